@@ -1,0 +1,139 @@
+//! The command line, as clap derives it. Doc comments here are the help text.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::shell::Shell;
+
+/// Assume AWS roles from a terminal: reads your ~/.aws/config profiles, asks for the MFA code,
+/// calls STS AssumeRole and prints the credentials as shell exports.
+#[derive(Debug, Parser)]
+#[command(
+    name = "assume",
+    version,
+    args_conflicts_with_subcommands = true,
+    after_help = "Examples:\n  eval \"$(assume admin)\"      switch this shell to the role of profile admin\n  eval \"$(assume --unset)\"    switch back\n  assume explain admin        show what `assume admin` would do, without calling AWS"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    #[command(flatten)]
+    pub assume: AssumeArgs,
+
+    /// Say what happens at each step, on stderr.
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show the chain a profile resolves to (base credentials, each role hop, MFA, region)
+    /// without calling AWS.
+    #[command(after_help = "Examples:\n  assume explain admin\n  assume explain admin --output json")]
+    Explain(ExplainArgs),
+}
+
+/// Which profile: `assume NAME` or `assume --profile NAME`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ProfileArg {
+    /// The profile in ~/.aws/config [default: $AWS_PROFILE, $AWS_DEFAULT_PROFILE, "default"].
+    #[arg(value_name = "PROFILE")]
+    pub name: Option<String>,
+
+    /// The profile, for names that are also subcommands (`assume --profile explain`).
+    #[arg(short = 'p', long = "profile", value_name = "NAME", conflicts_with = "name")]
+    pub flag: Option<String>,
+}
+
+impl ProfileArg {
+    pub fn get(&self) -> Option<&str> {
+        self.flag.as_deref().or(self.name.as_deref())
+    }
+}
+
+/// Options of every command that computes a chain.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ChainArgs {
+    /// Session length for the role, e.g. 1h, 90m, 900s or 3600 [default: the profile's
+    /// duration_seconds, else 1h].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub duration: Option<u32>,
+
+    /// AWS region [default: the profile's region, $AWS_REGION, $AWS_DEFAULT_REGION, us-east-1].
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Args)]
+pub struct AssumeArgs {
+    #[command(flatten)]
+    pub profile: ProfileArg,
+
+    #[command(flatten)]
+    pub chain: ChainArgs,
+
+    /// The MFA code, instead of a prompt on the terminal.
+    #[arg(long, value_name = "CODE")]
+    pub token_code: Option<String>,
+
+    /// Shell to print code for [default: from $SHELL].
+    #[arg(long, value_enum, value_name = "SHELL")]
+    pub shell: Option<Shell>,
+
+    /// Print code that removes what `assume` exported ("switch back").
+    #[arg(long)]
+    pub unset: bool,
+
+    /// Read and write no cached credentials.
+    #[arg(long)]
+    pub no_cache: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ExplainArgs {
+    #[command(flatten)]
+    pub profile: ProfileArg,
+
+    #[command(flatten)]
+    pub chain: ChainArgs,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    Text,
+    Json,
+}
+
+/// `1h`, `90m`, `900s`, `1h30m` or a bare number of seconds.
+fn parse_duration(text: &str) -> Result<u32, String> {
+    let seconds = match text.parse::<u64>() {
+        Ok(seconds) => seconds,
+        Err(_) => humantime::parse_duration(text)
+            .map_err(|_| format!("'{text}' is not a duration; try 1h, 90m or 900s"))?
+            .as_secs(),
+    };
+    u32::try_from(seconds).map_err(|_| format!("'{text}' is too long"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn verify_cli() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("1h"), Ok(3600));
+        assert_eq!(parse_duration("900s"), Ok(900));
+        assert_eq!(parse_duration("1200"), Ok(1200));
+        assert!(parse_duration("soon").is_err());
+    }
+}

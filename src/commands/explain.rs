@@ -1,0 +1,113 @@
+//! `assume explain PROFILE`: the resolved chain, without calling AWS. Never prints a secret.
+
+use serde_json::json;
+
+use crate::cli::{ExplainArgs, Output};
+use crate::config::{Base, Env, Plan, RegionSource};
+use crate::credentials::describe_base;
+use crate::error::{Error, Result};
+
+pub fn run(args: &ExplainArgs, env: &Env) -> Result<()> {
+    let plan = super::plan(&args.profile, &args.chain, env)?;
+    let text = match args.output {
+        Output::Json => serde_json::to_string_pretty(&to_json(&plan))
+            .map_err(|e| Error::Internal(format!("cannot write JSON: {e}")))?,
+        Output::Text => to_text(&plan),
+    };
+    println!("{text}");
+    Ok(())
+}
+
+fn region_source(plan: &Plan) -> String {
+    match &plan.region_source {
+        RegionSource::Flag => "--region".into(),
+        RegionSource::Profile(profile) => format!("profile {profile}"),
+        RegionSource::Env(var) => var.clone(),
+        RegionSource::Default => "default".into(),
+    }
+}
+
+fn endpoint(plan: &Plan) -> String {
+    plan.endpoint_url.clone().unwrap_or_else(|| {
+        let suffix = if plan.region.starts_with("cn-") {
+            "amazonaws.com.cn"
+        } else {
+            "amazonaws.com"
+        };
+        format!("https://sts.{}.{suffix}", plan.region)
+    })
+}
+
+fn to_json(plan: &Plan) -> serde_json::Value {
+    let mut source = json!({ "profile": plan.base.profile(), "kind": plan.base.kind() });
+    let extra = match &plan.base {
+        Base::Static { credentials, .. } => json!({ "access_key_id": credentials.access_key_id() }),
+        Base::CredentialSource { source, .. } => json!({ "credential_source": source }),
+        Base::WebIdentity {
+            role_arn,
+            token_file,
+            role_session_name,
+            ..
+        } => json!({
+            "role_arn": role_arn,
+            "web_identity_token_file": token_file,
+            "role_session_name": role_session_name,
+        }),
+        Base::Sdk { via, .. } => json!({ "via": via }),
+    };
+    if let (Some(source), serde_json::Value::Object(extra)) = (source.as_object_mut(), extra) {
+        source.extend(extra);
+    }
+    json!({
+        "profile": plan.profile,
+        "region": plan.region,
+        "region_source": region_source(plan),
+        "endpoint": endpoint(plan),
+        "endpoint_overridden": plan.endpoint_url.is_some(),
+        "source": source,
+        "hops": plan.hops,
+        "notices": plan.notices,
+    })
+}
+
+fn to_text(plan: &Plan) -> String {
+    let mut lines = vec![
+        format!("profile   {}", plan.profile),
+        format!("region    {} (from {})", plan.region, region_source(plan)),
+        format!(
+            "endpoint  {}{}",
+            endpoint(plan),
+            if plan.endpoint_url.is_some() { " (override)" } else { " (regional)" }
+        ),
+        describe_base(&plan.base).replacen("source: ", "source    ", 1),
+    ];
+    for (index, hop) in plan.hops.iter().enumerate() {
+        lines.push(format!("hop {}     [{}] {}", index + 1, hop.profile, hop.role_arn));
+        let mut details = vec![
+            format!(
+                "session name {}",
+                hop.role_session_name
+                    .as_deref()
+                    .unwrap_or("assume-USER-UNIXTIME (default)")
+            ),
+            match hop.duration_seconds {
+                Some(seconds) => format!("duration {seconds}s"),
+                None => "duration 3600s (default)".into(),
+            },
+        ];
+        if let Some(serial) = &hop.mfa_serial {
+            details.push(format!("MFA {serial}"));
+        }
+        if hop.external_id.is_some() {
+            details.push("external id set".into());
+        }
+        lines.push(format!("          {}", details.join(", ")));
+    }
+    if plan.hops.is_empty() {
+        lines.push("hops      none: the profile's own credentials are used as they are".into());
+    }
+    for notice in &plan.notices {
+        lines.push(format!("note      {notice}"));
+    }
+    lines.join("\n")
+}

@@ -1,0 +1,51 @@
+//! One module per subcommand; this one holds what they share: from the command line to a plan.
+
+pub mod assume;
+pub mod explain;
+
+use crate::cli::{ChainArgs, ProfileArg};
+use crate::config::{
+    ChainError, ConfigError, Env, Loaded, Overrides, Plan, resolve_chain, selected_profile,
+};
+use crate::error::Result;
+
+/// Reads the files and resolves the profile the command line (or the environment) names.
+pub fn plan(profile: &ProfileArg, chain: &ChainArgs, env: &Env) -> Result<Plan> {
+    let loaded = Loaded::load(env)?;
+    let name = selected_profile(profile.get(), env);
+    let resolved = resolve_chain(&loaded.profiles, &name).map_err(|err| match err {
+        ChainError::MissingSelected { profile } => not_found(&loaded, profile),
+        other => ConfigError::Chain(other),
+    })?;
+    let overrides = Overrides {
+        duration_seconds: chain.duration,
+        region: chain.region.clone(),
+    };
+    Ok(Plan::build(&loaded.profiles, &resolved, &overrides, env)?)
+}
+
+/// "not found", with the closest names there are.
+fn not_found(loaded: &Loaded, profile: String) -> ConfigError {
+    let mut close: Vec<(f64, &str)> = loaded
+        .profiles
+        .profiles
+        .keys()
+        .map(|name| (strsim::jaro_winkler(&profile, name), name.as_str()))
+        .filter(|(score, _)| *score > 0.8)
+        .collect();
+    close.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let names: Vec<&str> = loaded.profiles.profiles.keys().map(String::as_str).collect();
+    let suggestion = match (close.as_slice(), names.len()) {
+        ([(_, one)], _) => format!("did you mean '{one}'?"),
+        ([(_, one), (_, two), ..], _) => format!("did you mean '{one}' or '{two}'?"),
+        ([], 0) => "add a [profile NAME] section to the config file".to_string(),
+        ([], 1..=8) => format!("the profiles there are: {}", names.join(", ")),
+        ([], n) => format!("there are {n} profiles, starting {}", names[..5].join(", ")),
+    };
+    ConfigError::ProfileNotFound {
+        profile,
+        config: loaded.locations.config.clone(),
+        credentials: loaded.locations.credentials.clone(),
+        suggestion,
+    }
+}

@@ -1,0 +1,445 @@
+//! A resolved chain made ready to run: every value validated, region and endpoint chosen,
+//! durations capped where AWS would refuse them. `explain` prints this; `sts` executes it.
+
+use aws_credential_types::Credentials;
+use serde::Serialize;
+
+use super::chain::{BaseProvider, ProfileChain};
+use super::parse::{ProfileSet, Section};
+use super::{ConfigError, Env};
+
+/// AWS caps a session assumed with role credentials ("role chaining") at one hour.
+pub const ROLE_CHAINING_MAX_SECONDS: u32 = 3600;
+pub const MIN_DURATION_SECONDS: u32 = 900;
+pub const MAX_DURATION_SECONDS: u32 = 43200;
+pub const DEFAULT_REGION: &str = "us-east-1";
+
+/// What the command line says over the config.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// `--duration`, for the last hop (the role the user asked for).
+    pub duration_seconds: Option<u32>,
+    /// `--region`.
+    pub region: Option<String>,
+}
+
+/// The base credentials, owned. `Credentials` redacts its secret in `Debug`.
+#[derive(Debug, Clone)]
+pub enum Base {
+    Static {
+        profile: String,
+        credentials: Credentials,
+    },
+    CredentialSource {
+        profile: String,
+        source: String,
+    },
+    WebIdentity {
+        profile: String,
+        role_arn: String,
+        token_file: String,
+        role_session_name: Option<String>,
+    },
+    Sdk {
+        profile: String,
+        via: String,
+    },
+}
+
+impl Base {
+    pub fn profile(&self) -> &str {
+        match self {
+            Base::Static { profile, .. }
+            | Base::CredentialSource { profile, .. }
+            | Base::WebIdentity { profile, .. }
+            | Base::Sdk { profile, .. } => profile,
+        }
+    }
+
+    /// The `kind` of `explain`'s JSON.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Base::Static { .. } => "static",
+            Base::CredentialSource { .. } => "credential_source",
+            Base::WebIdentity { .. } => "web_identity",
+            Base::Sdk { .. } => "sdk",
+        }
+    }
+
+    /// Whether these credentials are themselves a role session, so that a role assumed with
+    /// them is role chaining (one hour at most). SSO, instance and container credentials are
+    /// role sessions; keys and `credential_process` output are taken to be a user's.
+    fn is_role_session(&self) -> bool {
+        match self {
+            Base::WebIdentity { .. } => true,
+            Base::CredentialSource { source, .. } => source != "Environment",
+            Base::Sdk { via, .. } => via == "sso",
+            Base::Static { .. } => false,
+        }
+    }
+}
+
+/// One AssumeRole call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Hop {
+    pub profile: String,
+    pub role_arn: String,
+    pub mfa_serial: Option<String>,
+    pub external_id: Option<String>,
+    pub role_session_name: Option<String>,
+    pub duration_seconds: Option<u32>,
+}
+
+/// Where the region came from, for `explain`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RegionSource {
+    Flag,
+    Profile(String),
+    Env(String),
+    Default,
+}
+
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// The selected profile.
+    pub profile: String,
+    pub region: String,
+    pub region_source: RegionSource,
+    /// An STS endpoint override (`AWS_ENDPOINT_URL_STS`, `AWS_ENDPOINT_URL`, profile
+    /// `services` or `endpoint_url`); `None` means the regional endpoint.
+    pub endpoint_url: Option<String>,
+    pub base: Base,
+    /// In call order.
+    pub hops: Vec<Hop>,
+    /// Adjustments to tell the user about on stderr (e.g. a capped duration).
+    pub notices: Vec<String>,
+}
+
+impl Plan {
+    pub fn build(
+        set: &ProfileSet,
+        chain: &ProfileChain<'_>,
+        overrides: &Overrides,
+        env: &Env,
+    ) -> Result<Plan, ConfigError> {
+        let base = owned_base(&chain.base)?;
+        // Non-credential settings come from the selected profile, else the nearest source
+        // profile that has them.
+        let mut lookup: Vec<&Section> = chain.hops.iter().rev().map(|hop| hop.profile).collect();
+        lookup.push(chain.base.profile());
+        let selected = lookup[0].name.clone();
+        let setting = |key: &str| {
+            lookup
+                .iter()
+                .find_map(|profile| profile.get(key).map(|value| (profile, value)))
+        };
+
+        let (region, region_source) = if let Some(region) = &overrides.region {
+            (region.clone(), RegionSource::Flag)
+        } else if let Some((profile, region)) = setting("region") {
+            (region.to_string(), RegionSource::Profile(profile.name.clone()))
+        } else if let Some((var, region)) = ["AWS_REGION", "AWS_DEFAULT_REGION"]
+            .iter()
+            .find_map(|var| env.get(var).map(|value| (var, value)))
+        {
+            (region, RegionSource::Env(var.to_string()))
+        } else {
+            (DEFAULT_REGION.to_string(), RegionSource::Default)
+        };
+        if region.is_empty()
+            || !region
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        {
+            return Err(invalid(
+                &selected,
+                format!("region '{region}' is not an AWS region name (like eu-west-1)"),
+            ));
+        }
+
+        let endpoint_url = endpoint_url(set, &setting, env);
+        if let Some(url) = &endpoint_url {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(invalid(
+                    &selected,
+                    format!("STS endpoint '{url}' must start with https:// or http://"),
+                ));
+            }
+        }
+
+        let mut notices = Vec::new();
+        let last = chain.hops.len().saturating_sub(1);
+        let mut hops = Vec::with_capacity(chain.hops.len());
+        for (index, hop) in chain.hops.iter().enumerate() {
+            let profile = hop.profile;
+            let configured = match profile.get("duration_seconds") {
+                Some(text) => Some(parse_duration_seconds(&profile.name, text)?),
+                None => None,
+            };
+            let mut duration = if index == last {
+                overrides.duration_seconds.or(configured)
+            } else {
+                configured
+            };
+            if let Some(seconds) = duration {
+                check_duration(&profile.name, seconds)?;
+                let chained = index > 0 || base.is_role_session();
+                if chained && seconds > ROLE_CHAINING_MAX_SECONDS {
+                    notices.push(format!(
+                        "profile '{}': duration {seconds}s capped to {ROLE_CHAINING_MAX_SECONDS}s, the most AWS allows for a role assumed with role credentials",
+                        profile.name
+                    ));
+                    duration = Some(ROLE_CHAINING_MAX_SECONDS);
+                }
+            }
+            hops.push(Hop {
+                profile: profile.name.clone(),
+                role_arn: validate_role_arn(&profile.name, hop.role_arn())?,
+                mfa_serial: optional(profile, "mfa_serial", validate_mfa_serial)?,
+                external_id: optional(profile, "external_id", validate_external_id)?,
+                role_session_name: optional(profile, "role_session_name", validate_session_name)?,
+                duration_seconds: duration,
+            });
+        }
+        if let Base::WebIdentity { profile, role_arn, .. } = &base {
+            validate_role_arn(profile, role_arn)?;
+        }
+        Ok(Plan {
+            profile: selected,
+            region,
+            region_source,
+            endpoint_url,
+            base,
+            hops,
+            notices,
+        })
+    }
+}
+
+fn invalid(profile: &str, message: String) -> ConfigError {
+    ConfigError::Invalid {
+        profile: profile.to_string(),
+        message,
+    }
+}
+
+fn owned_base(base: &BaseProvider<'_>) -> Result<Base, ConfigError> {
+    let profile = base.profile();
+    let name = profile.name.clone();
+    Ok(match base {
+        BaseProvider::AccessKey(_) => {
+            let key = |k: &str| profile.get(k).unwrap_or_default().to_string();
+            Base::Static {
+                profile: name,
+                credentials: Credentials::new(
+                    key("aws_access_key_id"),
+                    key("aws_secret_access_key"),
+                    profile.get("aws_session_token").map(str::to_string),
+                    None,
+                    "profile",
+                ),
+            }
+        }
+        BaseProvider::NamedSource { source, .. } => {
+            if !["Environment", "Ec2InstanceMetadata", "EcsContainer"].contains(source) {
+                return Err(invalid(
+                    &name,
+                    format!(
+                        "credential_source '{source}' is not supported; use Environment, Ec2InstanceMetadata or EcsContainer"
+                    ),
+                ));
+            }
+            Base::CredentialSource {
+                profile: name,
+                source: source.to_string(),
+            }
+        }
+        BaseProvider::WebIdentity(_) => Base::WebIdentity {
+            profile: name,
+            role_arn: profile.get("role_arn").unwrap_or_default().to_string(),
+            token_file: profile
+                .get("web_identity_token_file")
+                .unwrap_or_default()
+                .to_string(),
+            role_session_name: profile.get("role_session_name").map(str::to_string),
+        },
+        BaseProvider::Sdk { via, .. } => Base::Sdk {
+            profile: name,
+            via: via.to_string(),
+        },
+    })
+}
+
+/// The STS endpoint override, in the SDKs' order: service variable, global variable,
+/// the profile's `services` section, the profile's `endpoint_url`.
+fn endpoint_url<'a>(
+    set: &ProfileSet,
+    setting: &dyn Fn(&str) -> Option<(&'a &'a Section, &'a str)>,
+    env: &Env,
+) -> Option<String> {
+    let ignore = env
+        .get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
+        .or_else(|| setting("ignore_configured_endpoint_urls").map(|(_, v)| v.to_string()))
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    if ignore {
+        return None;
+    }
+    env.get("AWS_ENDPOINT_URL_STS")
+        .or_else(|| env.get("AWS_ENDPOINT_URL"))
+        .or_else(|| {
+            let (_, services) = setting("services")?;
+            set.other_sections
+                .get(&("services".to_string(), services.to_string()))?
+                .sub_properties("sts")
+                .remove("endpoint_url")
+        })
+        .or_else(|| setting("endpoint_url").map(|(_, v)| v.to_string()))
+}
+
+fn optional(
+    profile: &Section,
+    key: &str,
+    validate: fn(&str, &str) -> Result<String, ConfigError>,
+) -> Result<Option<String>, ConfigError> {
+    profile
+        .get(key)
+        .map(|value| validate(&profile.name, value))
+        .transpose()
+}
+
+fn parse_duration_seconds(profile: &str, text: &str) -> Result<u32, ConfigError> {
+    text.parse().map_err(|_| {
+        invalid(
+            profile,
+            format!(
+                "duration_seconds '{text}' is not a number of seconds; use {MIN_DURATION_SECONDS} to {MAX_DURATION_SECONDS}"
+            ),
+        )
+    })
+}
+
+fn check_duration(profile: &str, seconds: u32) -> Result<(), ConfigError> {
+    if (MIN_DURATION_SECONDS..=MAX_DURATION_SECONDS).contains(&seconds) {
+        Ok(())
+    } else {
+        Err(invalid(
+            profile,
+            format!(
+                "duration {seconds}s is out of range; AWS accepts {MIN_DURATION_SECONDS} to {MAX_DURATION_SECONDS} seconds (15 min to 12 h)"
+            ),
+        ))
+    }
+}
+
+/// STS's character set for names and ids: letters, digits and `+=,.@-_`.
+fn sts_chars(value: &str, extra: &str) -> bool {
+    value
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "+=,.@-_".contains(c) || extra.contains(c))
+}
+
+/// `arn:PARTITION:iam::ACCOUNT:role/[PATH/]NAME`
+fn validate_role_arn(profile: &str, arn: &str) -> Result<String, ConfigError> {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    let ok = matches!(parts.as_slice(), ["arn", partition, "iam", "", account, resource]
+        if partition.starts_with("aws")
+            && account.len() == 12
+            && account.chars().all(|c| c.is_ascii_digit())
+            && resource.strip_prefix("role/").is_some_and(|name| {
+                !name.is_empty() && !name.ends_with('/') && sts_chars(name, "/")
+            }));
+    if ok {
+        Ok(arn.to_string())
+    } else {
+        Err(invalid(
+            profile,
+            format!(
+                "role_arn '{arn}' is not an IAM role ARN; expected arn:aws:iam::123456789012:role/NAME"
+            ),
+        ))
+    }
+}
+
+/// An MFA device ARN or a hardware token's serial number.
+fn validate_mfa_serial(profile: &str, serial: &str) -> Result<String, ConfigError> {
+    if (9..=256).contains(&serial.len()) && sts_chars(serial, "/:") {
+        Ok(serial.to_string())
+    } else {
+        Err(invalid(
+            profile,
+            format!(
+                "mfa_serial '{serial}' is not an MFA device ARN (arn:aws:iam::123456789012:mfa/NAME) or serial number"
+            ),
+        ))
+    }
+}
+
+fn validate_external_id(profile: &str, id: &str) -> Result<String, ConfigError> {
+    if (2..=1224).contains(&id.len()) && sts_chars(id, ":/") {
+        Ok(id.to_string())
+    } else {
+        Err(invalid(
+            profile,
+            "external_id must be 2 to 1224 letters, digits or +=,.@:/-_".to_string(),
+        ))
+    }
+}
+
+fn validate_session_name(profile: &str, name: &str) -> Result<String, ConfigError> {
+    if (2..=64).contains(&name.len()) && sts_chars(name, "") {
+        Ok(name.to_string())
+    } else {
+        Err(invalid(
+            profile,
+            format!("role_session_name '{name}' must be 2 to 64 letters, digits or +=,.@-_"),
+        ))
+    }
+}
+
+/// The session name used when a profile sets none: `assume-USER-UNIXTIME`, which CloudTrail
+/// readers can trace to a person and a moment.
+pub fn default_session_name(user: &str, unix_time: u64) -> String {
+    let user: String = user
+        .chars()
+        .map(|c| if sts_chars(&c.to_string(), "") { c } else { '-' })
+        .collect();
+    let suffix = format!("-{unix_time}");
+    let room = 64 - "assume-".len() - suffix.len();
+    let user: String = user.chars().take(room).collect();
+    format!("assume-{user}{suffix}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn role_arns() {
+        for good in [
+            "arn:aws:iam::123456789012:role/Admin",
+            "arn:aws-us-gov:iam::123456789012:role/path/to/R_1+=,.@-",
+        ] {
+            assert!(validate_role_arn("p", good).is_ok(), "{good}");
+        }
+        for bad in [
+            "arn:foo",
+            "arn:aws:iam::12345:role/Admin",
+            "arn:aws:iam::123456789012:user/alice",
+            "arn:aws:sts::123456789012:role/Admin",
+            "arn:aws:iam::123456789012:role/",
+            "arn:aws:iam::123456789012:role/a b",
+        ] {
+            assert!(validate_role_arn("p", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn default_session_names_fit_sts() {
+        let name = default_session_name("jo doe/ü", 1_700_000_000);
+        assert_eq!(name, "assume-jo-doe---1700000000");
+        let long = default_session_name(&"x".repeat(100), 1_700_000_000);
+        assert_eq!(long.len(), 64);
+        assert!(validate_session_name("p", &long).is_ok());
+    }
+}

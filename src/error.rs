@@ -1,0 +1,46 @@
+//! Every failure `assume` can report, each with the exit status its class maps to.
+//! Messages are one line and say what to do next; none ever carries a secret.
+
+use std::process::ExitCode;
+
+/// Exit statuses, documented in README.md.
+pub mod exit {
+    /// Anything unexpected (a bug, an I/O error with no better class).
+    pub const INTERNAL: u8 = 1;
+    /// Bad command line (clap uses the same code).
+    pub const USAGE: u8 = 2;
+    /// The config files or the selected profile cannot be used as they are.
+    pub const CONFIG: u8 = 3;
+    /// Credentials or MFA: no code, a wrong code, keys AWS rejects, access denied.
+    pub const AUTH: u8 = 4;
+    /// STS or the network: unreachable, timed out, throttled, any other service error.
+    pub const STS: u8 = 5;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0}")]
+    Usage(String),
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error("{0}")]
+    Auth(String),
+    #[error("{0}")]
+    Sts(String),
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl Error {
+    pub fn exit_code(&self) -> ExitCode {
+        ExitCode::from(match self {
+            Error::Usage(_) => exit::USAGE,
+            Error::Config(_) => exit::CONFIG,
+            Error::Auth(_) => exit::AUTH,
+            Error::Sts(_) => exit::STS,
+            Error::Internal(_) => exit::INTERNAL,
+        })
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,26 @@
+//! `assume`: trade the AWS credentials you have for a role's temporary credentials.
+//!
+//! Data flows one way: [`cli`] → [`config`] (files → profiles → a validated [`config::Plan`])
+//! → [`sts`] + [`mfa`] (the calls) → [`shell`] (what is printed).
+
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod credentials;
+pub mod error;
+pub mod mfa;
+pub mod shell;
+pub mod sts;
+
+use cli::{Cli, Command};
+use config::Env;
+pub use error::{Error, Result};
+
+/// Runs one command line; the one place commands are dispatched.
+pub fn run(cli: Cli) -> Result<()> {
+    let env = Env::real();
+    match &cli.command {
+        None => commands::assume::run(&cli.assume, cli.verbose, &env),
+        Some(Command::Explain(args)) => commands::explain::run(args, &env),
+    }
+}

@@ -1,0 +1,98 @@
+//! Where an MFA code comes from: `--token-code`, else a prompt on the controlling terminal
+//! (`/dev/tty`), so that it reaches the person even while stdout is captured by `eval "$(…)"`.
+//! A code is used once and never stored.
+
+use std::fs::OpenOptions;
+
+use zeroize::Zeroizing;
+
+use crate::error::{Error, Result};
+
+/// How many times a person may mistype the code before `assume` gives up.
+const ATTEMPTS: usize = 3;
+
+pub struct Mfa {
+    /// `--token-code`, spent on the first hop that needs a code.
+    flag: Option<Zeroizing<String>>,
+}
+
+impl Mfa {
+    pub fn new(flag: Option<String>) -> Result<Self> {
+        let flag = flag.map(Zeroizing::new);
+        if let Some(code) = &flag {
+            if !is_valid_code(code) {
+                return Err(Error::Usage(
+                    "--token-code must be the 6 digits your MFA device shows".into(),
+                ));
+            }
+        }
+        Ok(Mfa { flag })
+    }
+
+    /// A code for `serial`, asked for by `profile`.
+    pub fn code(&mut self, serial: &str, profile: &str) -> Result<Zeroizing<String>> {
+        if let Some(code) = self.flag.take() {
+            return Ok(code);
+        }
+        prompt(serial, profile)
+    }
+}
+
+fn is_valid_code(code: &str) -> bool {
+    code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit())
+}
+
+fn prompt(serial: &str, profile: &str) -> Result<Zeroizing<String>> {
+    let no_terminal = || {
+        Error::Auth(format!(
+            "profile '{profile}' needs an MFA code for {serial} and there is no terminal to ask on: pass --token-code CODE"
+        ))
+    };
+    let open = || OpenOptions::new().read(true).write(true).open("/dev/tty");
+    let (Ok(read), Ok(write)) = (open(), open()) else {
+        return Err(no_terminal());
+    };
+    let term = console::Term::read_write_pair(read, write);
+    if !term.is_term() {
+        return Err(no_terminal());
+    }
+    for attempt in 1..=ATTEMPTS {
+        let code = dialoguer::Input::<String>::new()
+            .with_prompt(format!("MFA code for {serial}"))
+            .allow_empty(true)
+            .report(false)
+            .interact_text_on(&term)
+            .map(Zeroizing::new)
+            .map_err(|e| Error::Auth(format!("could not read the MFA code: {e}")))?;
+        let code = Zeroizing::new(code.trim().to_string());
+        if is_valid_code(&code) {
+            return Ok(code);
+        }
+        if attempt < ATTEMPTS {
+            let _ = term.write_line("An MFA code is 6 digits; try again.");
+        }
+    }
+    Err(Error::Auth(format!(
+        "no valid MFA code for {serial} after {ATTEMPTS} tries: an MFA code is the 6 digits your device shows"
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_six_digits() {
+        assert!(is_valid_code("012345"));
+        for bad in ["", "12345", "1234567", "12345a", "١٢٣٤٥٦"] {
+            assert!(!is_valid_code(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn flag_is_validated_and_spent_once() {
+        assert!(Mfa::new(Some("12".into())).is_err());
+        let mut mfa = Mfa::new(Some("123456".into())).unwrap();
+        assert_eq!(mfa.flag.take().as_deref().map(String::as_str), Some("123456"));
+    }
+}

@@ -1,0 +1,231 @@
+//! The only module that talks to AWS: base credentials through aws-config's providers, then
+//! one STS AssumeRole per hop. Every failure becomes one line naming the profile, the role
+//! and what to check.
+
+use std::time::Duration;
+
+use aws_config::BehaviorVersion;
+use aws_credential_types::Credentials;
+use aws_credential_types::provider::ProvideCredentials;
+use aws_sdk_sts::config::timeout::TimeoutConfig;
+use aws_sdk_sts::config::{Region, SharedCredentialsProvider};
+use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
+use aws_smithy_types::error::display::DisplayErrorContext;
+
+use crate::config::{Base, Hop, Plan};
+use crate::error::{Error, Result};
+
+/// Bounds every call, so an endpoint that accepts and never answers is an error, not a hang.
+fn timeouts() -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(5))
+        .read_timeout(Duration::from_secs(10))
+        .operation_attempt_timeout(Duration::from_secs(10))
+        .operation_timeout(Duration::from_secs(30))
+        .build()
+}
+
+/// An STS client for one plan's region and endpoint.
+pub struct Sts {
+    region: Region,
+    endpoint_url: Option<String>,
+}
+
+impl Sts {
+    pub fn new(plan: &Plan) -> Self {
+        Sts {
+            region: Region::new(plan.region.clone()),
+            endpoint_url: plan.endpoint_url.clone(),
+        }
+    }
+
+    fn client(&self, credentials: Credentials) -> aws_sdk_sts::Client {
+        let mut config = aws_sdk_sts::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(self.region.clone())
+            .credentials_provider(SharedCredentialsProvider::new(credentials))
+            .timeout_config(timeouts());
+        if let Some(url) = &self.endpoint_url {
+            config = config.endpoint_url(url);
+        }
+        aws_sdk_sts::Client::from_conf(config.build())
+    }
+
+    /// One AssumeRole call for `hop`, made with `credentials`.
+    pub async fn assume_role(
+        &self,
+        credentials: Credentials,
+        hop: &Hop,
+        session_name: &str,
+        duration_seconds: Option<u32>,
+        mfa: Option<(&str, &str)>,
+    ) -> Result<Credentials> {
+        let mut request = self
+            .client(credentials)
+            .assume_role()
+            .role_arn(&hop.role_arn)
+            .role_session_name(session_name)
+            .set_external_id(hop.external_id.clone())
+            .set_duration_seconds(duration_seconds.map(|s| s as i32));
+        if let Some((serial, code)) = mfa {
+            request = request.serial_number(serial).token_code(code);
+        }
+        let output = request
+            .send()
+            .await
+            .map_err(|e| assume_role_error(e, hop, self))?;
+        let Some(c) = output.credentials else {
+            return Err(Error::Sts(format!(
+                "profile '{}': STS answered AssumeRole for {} without credentials",
+                hop.profile, hop.role_arn
+            )));
+        };
+        let expiry = std::time::SystemTime::try_from(c.expiration).ok();
+        Ok(Credentials::new(
+            c.access_key_id,
+            c.secret_access_key,
+            Some(c.session_token),
+            expiry,
+            "assume",
+        ))
+    }
+}
+
+/// The credentials the first hop is made with.
+pub async fn base_credentials(plan: &Plan) -> Result<Credentials> {
+    let region = Some(Region::new(plan.region.clone()));
+    let provider_config = aws_config::provider_config::ProviderConfig::default()
+        .with_region(region.clone());
+    let provider: SharedCredentialsProvider = match &plan.base {
+        Base::Static { credentials, .. } => return Ok(credentials.clone()),
+        Base::CredentialSource { source, .. } => match source.as_str() {
+            "Environment" => SharedCredentialsProvider::new(
+                aws_config::environment::EnvironmentVariableCredentialsProvider::new(),
+            ),
+            "Ec2InstanceMetadata" => SharedCredentialsProvider::new(
+                aws_config::imds::credentials::ImdsCredentialsProvider::builder()
+                    .configure(&provider_config)
+                    .build(),
+            ),
+            _ => SharedCredentialsProvider::new(
+                aws_config::ecs::EcsCredentialsProvider::builder()
+                    .configure(&provider_config)
+                    .build(),
+            ),
+        },
+        Base::WebIdentity {
+            role_arn,
+            token_file,
+            role_session_name,
+            ..
+        } => SharedCredentialsProvider::new(
+            aws_config::web_identity_token::WebIdentityTokenCredentialsProvider::builder()
+                .configure(&provider_config)
+                .static_configuration(aws_config::web_identity_token::StaticConfiguration {
+                    web_identity_token_file: token_file.into(),
+                    role_arn: role_arn.clone(),
+                    session_name: role_session_name
+                        .clone()
+                        .unwrap_or_else(|| session_name(None)),
+                })
+                .build(),
+        ),
+        Base::Sdk { profile, .. } => SharedCredentialsProvider::new(
+            aws_config::profile::ProfileFileCredentialsProvider::builder()
+                .configure(&provider_config)
+                .profile_name(profile)
+                .build(),
+        ),
+    };
+    provider.provide_credentials().await.map_err(|e| {
+        Error::Auth(format!(
+            "profile '{}': could not load its {} credentials: {}",
+            plan.base.profile(),
+            plan.base.kind(),
+            DisplayErrorContext(&e)
+        ))
+    })
+}
+
+/// The session name for a hop: the profile's `role_session_name`, else `assume-USER-TIME`.
+pub fn session_name(configured: Option<&str>) -> String {
+    if let Some(name) = configured {
+        return name.to_string();
+    }
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("USERNAME"))
+        .unwrap_or_else(|_| "user".into());
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default();
+    crate::config::default_session_name(&user, now)
+}
+
+fn assume_role_error<E, R>(error: SdkError<E, R>, hop: &Hop, sts: &Sts) -> Error
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    let what = format!("profile '{}': assuming {}", hop.profile, hop.role_arn);
+    let endpoint = sts
+        .endpoint_url
+        .clone()
+        .unwrap_or_else(|| format!("the STS endpoint of {}", sts.region));
+    match &error {
+        SdkError::ServiceError(service) => {
+            let err = service.err();
+            let code = err.code().unwrap_or("Unknown");
+            let message = err.message().unwrap_or("no message");
+            let hint = match code {
+                "AccessDenied" => {
+                    let mfa = if hop.mfa_serial.is_some() {
+                        "the MFA code was current"
+                    } else {
+                        "the role needs no MFA (else set mfa_serial in the profile)"
+                    };
+                    format!(
+                        "check that the role's trust policy names your identity, that your identity may call sts:AssumeRole on it, that {mfa}, and that external_id matches if the role wants one"
+                    )
+                }
+                "InvalidClientTokenId" => {
+                    "the source access key is unknown to AWS: check it or create a new one".into()
+                }
+                "ExpiredToken" | "ExpiredTokenException" => {
+                    "the source credentials have expired: refresh them and try again".into()
+                }
+                "SignatureDoesNotMatch" => {
+                    "the secret key is wrong, or this machine's clock is off: check both".into()
+                }
+                "Throttling" | "ThrottlingException" | "RequestLimitExceeded" => {
+                    "STS is throttling requests: wait a little and try again".into()
+                }
+                "RegionDisabledException" => format!(
+                    "STS is not activated in {}: use another region or activate it",
+                    sts.region
+                ),
+                "ValidationError" => {
+                    "check duration_seconds against the role's maximum session duration".into()
+                }
+                _ => "see the AWS message".into(),
+            };
+            let line = format!("{what}: {code}: {message}; {hint}");
+            match code {
+                "AccessDenied"
+                | "InvalidClientTokenId"
+                | "ExpiredToken"
+                | "ExpiredTokenException"
+                | "SignatureDoesNotMatch" => Error::Auth(line),
+                _ => Error::Sts(line),
+            }
+        }
+        SdkError::TimeoutError(_) => Error::Sts(format!(
+            "{what}: {endpoint} did not answer in time; check the network and AWS_ENDPOINT_URL_STS / endpoint_url"
+        )),
+        SdkError::DispatchFailure(_) => Error::Sts(format!(
+            "{what}: cannot reach {endpoint} ({}); check the network and AWS_ENDPOINT_URL_STS / endpoint_url",
+            DisplayErrorContext(&error)
+        )),
+        _ => Error::Sts(format!("{what}: {}", DisplayErrorContext(&error))),
+    }
+}
