@@ -10,6 +10,8 @@ use aws_credential_types::provider::ProvideCredentials;
 use aws_sdk_sts::config::timeout::TimeoutConfig;
 use aws_sdk_sts::config::{Region, SharedCredentialsProvider};
 use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_sts::operation::assume_role::AssumeRoleError;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_types::error::display::DisplayErrorContext;
 
 use crate::config::{Base, Hop, Plan};
@@ -162,11 +164,28 @@ pub fn session_name(configured: Option<&str>) -> String {
     crate::config::default_session_name(&user, now)
 }
 
-fn assume_role_error<E, R>(error: SdkError<E, R>, hop: &Hop, sts: &Sts) -> Error
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
-{
+/// The error code and message of a service error. When the SDK could not parse them (an
+/// STS-compatible endpoint with another XML error shape), they are read from the raw body.
+fn code_and_message(err: &AssumeRoleError, raw: &HttpResponse) -> (String, String) {
+    let tag = |name: &str| {
+        let body = std::str::from_utf8(raw.body().bytes()?).ok()?;
+        let start = body.find(&format!("<{name}>"))? + name.len() + 2;
+        let end = start + body[start..].find(&format!("</{name}>"))?;
+        Some(body[start..end].to_string())
+    };
+    let code = err.code().map(str::to_string).or_else(|| tag("Code"));
+    let message = err.message().map(str::to_string).or_else(|| tag("Message"));
+    (
+        code.unwrap_or_else(|| format!("HTTP {}", raw.status().as_u16())),
+        message.unwrap_or_else(|| "no message".into()),
+    )
+}
+
+fn assume_role_error(
+    error: SdkError<AssumeRoleError, HttpResponse>,
+    hop: &Hop,
+    sts: &Sts,
+) -> Error {
     let what = format!("profile '{}': assuming {}", hop.profile, hop.role_arn);
     let endpoint = sts
         .endpoint_url
@@ -174,10 +193,8 @@ where
         .unwrap_or_else(|| format!("the STS endpoint of {}", sts.region));
     match &error {
         SdkError::ServiceError(service) => {
-            let err = service.err();
-            let code = err.code().unwrap_or("Unknown");
-            let message = err.message().unwrap_or("no message");
-            let hint = match code {
+            let (code, message) = code_and_message(service.err(), service.raw());
+            let hint = match code.as_str() {
                 "AccessDenied" => {
                     let mfa = if hop.mfa_serial.is_some() {
                         "the MFA code was current"
@@ -210,7 +227,7 @@ where
                 _ => "see the AWS message".into(),
             };
             let line = format!("{what}: {code}: {message}; {hint}");
-            match code {
+            match code.as_str() {
                 "AccessDenied"
                 | "InvalidClientTokenId"
                 | "ExpiredToken"

@@ -1,0 +1,276 @@
+//! `assume PROFILE` against a real STS on the wire (moto): one and two hops, what is sent,
+//! the SDK-loaded sources, endpoint overrides, and the errors AWS answers with.
+
+mod common;
+
+use std::collections::HashMap;
+
+use common::{TestEnv, moto, moto_with_auth, recorded_sts_calls};
+
+/// Runs `assume ARGS` and returns the exported variables (bash syntax, read by bash itself).
+fn exports(env: &TestEnv, args: &[&str]) -> HashMap<String, String> {
+    let out = env.cmd().args(args).env("SHELL", "/bin/bash").output().unwrap();
+    assert!(
+        out.status.success(),
+        "assume {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let script = format!(
+        "{}\nenv -0",
+        String::from_utf8(out.stdout).expect("utf-8 exports")
+    );
+    let shown = env.command("bash").args(["-c", &script]).output().unwrap();
+    assert!(shown.status.success());
+    shown
+        .stdout
+        .split(|b| *b == 0)
+        .filter_map(|entry| {
+            let entry = String::from_utf8_lossy(entry);
+            let (k, v) = entry.split_once('=')?;
+            Some((k.to_string(), v.to_string()))
+        })
+        .collect()
+}
+
+/// `aws sts get-caller-identity` with exactly these credentials.
+fn caller_arn(env: &TestEnv, vars: &HashMap<String, String>) -> String {
+    let mut aws = env.aws();
+    aws.env("AWS_DEFAULT_REGION", "us-east-1");
+    for key in [
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_REGION",
+        "AWS_DEFAULT_REGION",
+    ] {
+        if let Some(value) = vars.get(key) {
+            aws.env(key, value);
+        }
+    }
+    let out = aws
+        .args(["sts", "get-caller-identity", "--query", "Arn", "--output", "text"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+fn config(moto: &common::Moto) -> String {
+    format!(
+        "[profile alice]\nregion = eu-west-1\n\
+         [profile admin]\nrole_arn = {admin}\nsource_profile = alice\nmfa_serial = {mfa}\n\
+         [profile chained]\nrole_arn = {chained}\nsource_profile = admin\nduration_seconds = 7200\n\
+         [profile partner]\nrole_arn = {partner}\nsource_profile = alice\nexternal_id = partner-ext-id\n\
+         duration_seconds = 1800\nmfa_serial = {mfa}\nrole_session_name = partner-audit\n\
+         [profile alice-proc]\ncredential_process = {proc}\n\
+         [profile admin-proc]\nrole_arn = {admin}\nsource_profile = alice-proc\n",
+        admin = moto.role_arn("Administrators"),
+        chained = moto.role_arn("Chained"),
+        partner = moto.role_arn("Partner"),
+        mfa = moto.mfa_serial("alice"),
+        proc = "sh -c 'cat \"$HOME/alice.json\"'",
+    )
+}
+
+fn env_with(moto: &'static common::Moto) -> TestEnv {
+    let env = TestEnv::new(moto);
+    env.write_config(&config(moto));
+    env.alice_credentials();
+    let (id, secret) = moto.keys("alice");
+    std::fs::write(
+        env.home().join("alice.json"),
+        format!(r#"{{"Version": 1, "AccessKeyId": "{id}", "SecretAccessKey": "{secret}"}}"#),
+    )
+    .unwrap();
+    env
+}
+
+#[test]
+fn one_hop_with_mfa() {
+    let env = env_with(moto());
+    let mut vars = HashMap::new();
+    let calls = recorded_sts_calls(&env, || {
+        vars = exports(&env, &["admin", "--token-code", "123456"]);
+    });
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    let call = &calls[0];
+    assert_eq!(call["Action"], "AssumeRole");
+    assert_eq!(call["RoleArn"], moto().role_arn("Administrators"));
+    assert_eq!(call["SerialNumber"], moto().mfa_serial("alice"));
+    assert_eq!(call["TokenCode"], "123456");
+    assert!(!call.contains_key("ExternalId"));
+    assert!(call["RoleSessionName"].starts_with("assume-tester-"), "{call:?}");
+
+    assert!(vars["AWS_ACCESS_KEY_ID"].starts_with("ASIA"));
+    assert!(!vars["AWS_SECRET_ACCESS_KEY"].is_empty());
+    assert!(!vars["AWS_SESSION_TOKEN"].is_empty());
+    assert!(vars["AWS_CREDENTIAL_EXPIRATION"].ends_with('Z'));
+    assert_eq!(vars["AWS_REGION"], "eu-west-1");
+    assert_eq!(vars["AWS_DEFAULT_REGION"], "eu-west-1");
+    assert_eq!(vars["ASSUME_PROFILE"], "admin");
+    assert!(caller_arn(&env, &vars).contains(":assumed-role/Administrators/assume-tester-"));
+}
+
+#[test]
+fn sends_external_id_duration_session_name_and_mfa() {
+    let env = env_with(moto());
+    let calls = recorded_sts_calls(&env, || {
+        exports(&env, &["partner", "--token-code", "654321"]);
+    });
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    assert_eq!(calls[0]["ExternalId"], "partner-ext-id");
+    assert_eq!(calls[0]["DurationSeconds"], "1800");
+    assert_eq!(calls[0]["RoleSessionName"], "partner-audit");
+    assert_eq!(calls[0]["SerialNumber"], moto().mfa_serial("alice"));
+    assert_eq!(calls[0]["TokenCode"], "654321");
+
+    // --duration overrides the profile's duration_seconds.
+    let calls = recorded_sts_calls(&env, || {
+        exports(&env, &["partner", "--token-code", "654321", "--duration", "2h"]);
+    });
+    assert_eq!(calls[0]["DurationSeconds"], "7200");
+}
+
+#[test]
+fn two_hops_chain_and_cap_role_chaining_at_one_hour() {
+    let env = env_with(moto());
+    let mut vars = HashMap::new();
+    let calls = recorded_sts_calls(&env, || {
+        let out = env
+            .cmd()
+            .args(["chained", "--token-code", "123456"])
+            .env("SHELL", "/bin/bash")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("capped to 3600s"), "{stderr}");
+        vars = exports(&env, &["chained", "--token-code", "123456"]);
+    });
+    let hops: Vec<&HashMap<String, String>> = calls.iter().take(2).collect();
+    assert_eq!(hops[0]["RoleArn"], moto().role_arn("Administrators"));
+    assert_eq!(hops[0]["TokenCode"], "123456");
+    assert_eq!(hops[1]["RoleArn"], moto().role_arn("Chained"));
+    assert!(!hops[1].contains_key("TokenCode"));
+    assert_eq!(hops[1]["DurationSeconds"], "3600");
+    assert!(caller_arn(&env, &vars).contains(":assumed-role/Chained/"));
+}
+
+#[test]
+fn credential_process_source_is_loaded_by_the_sdk() {
+    let env = env_with(moto());
+    let vars = exports(&env, &["admin-proc"]);
+    assert!(caller_arn(&env, &vars).contains(":assumed-role/Administrators/"));
+}
+
+/// The profile's own `endpoint_url` reaches STS with no variable set: no test-only switch.
+#[test]
+fn endpoint_url_from_the_profile() {
+    let env = env_with(moto());
+    env.write_config(&format!(
+        "{}[profile via-endpoint]\nrole_arn = {}\nsource_profile = alice\nendpoint_url = {}\n",
+        config(moto()),
+        moto().role_arn("ReadOnly"),
+        env.endpoint
+    ));
+    let calls = recorded_sts_calls(&env, || {
+        let out = env
+            .cmd()
+            .env_remove("AWS_ENDPOINT_URL")
+            .arg("via-endpoint")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    });
+    assert_eq!(calls.len(), 1);
+    assert_eq!(calls[0]["RoleArn"], moto().role_arn("ReadOnly"));
+}
+
+#[test]
+fn no_terminal_and_no_code_names_token_code() {
+    let env = env_with(moto());
+    let calls = recorded_sts_calls(&env, || {
+        env.cmd()
+            .arg("admin")
+            .assert()
+            .code(4)
+            .stdout("")
+            .stderr(predicates::str::contains("--token-code"));
+    });
+    assert!(calls.is_empty(), "no STS call without a code: {calls:?}");
+}
+
+#[test]
+fn unreachable_endpoint_is_a_bounded_error() {
+    let env = env_with(moto());
+    // A port nothing listens on: refused at once.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    env.cmd()
+        .args(["admin", "--token-code", "123456"])
+        .env("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{port}"))
+        .timeout(std::time::Duration::from_secs(60))
+        .assert()
+        .code(5)
+        .stdout("")
+        .stderr(predicates::str::contains("cannot reach"));
+}
+
+fn auth_env() -> TestEnv {
+    let moto = moto_with_auth();
+    let env = env_with(moto);
+    let mut config = config(moto);
+    config.push_str(&format!(
+        "[profile mallory-admin]\nrole_arn = {}\nsource_profile = mallory\n\
+         [profile partner-wrong-id]\nrole_arn = {}\nsource_profile = alice\nexternal_id = wrong-id\n\
+         [profile bogus-key]\nrole_arn = {}\nsource_profile = bogus\n",
+        moto.role_arn("AliceOnly"),
+        moto.role_arn("Partner"),
+        moto.role_arn("Administrators"),
+    ));
+    env.write_config(&config);
+    env.write_credentials(&format!(
+        "{}{}[bogus]\naws_access_key_id = AKIAIOSFODNN7BOGUS00\naws_secret_access_key = nope\n",
+        env.user_credentials_section("alice", "alice"),
+        env.user_credentials_section("mallory", "mallory"),
+    ));
+    env
+}
+
+#[test]
+fn auth_mode_accepts_the_right_caller() {
+    let env = auth_env();
+    let vars = exports(&env, &["partner", "--token-code", "123456"]);
+    assert!(caller_arn(&env, &vars).contains(":assumed-role/Partner/partner-audit"));
+}
+
+/// moto enforces a trust policy's principal and a *wrong* sts:ExternalId (it lets a missing
+/// one through, so that case is not asserted here).
+#[test]
+fn access_denied_says_what_to_check() {
+    let env = auth_env();
+    for (profile, role) in [("mallory-admin", "AliceOnly"), ("partner-wrong-id", "Partner")] {
+        env.cmd()
+            .arg(profile)
+            .assert()
+            .code(4)
+            .stdout("")
+            .stderr(predicates::str::contains("AccessDenied"))
+            .stderr(predicates::str::contains(format!("profile '{profile}'")))
+            .stderr(predicates::str::contains(moto_with_auth().role_arn(role)))
+            .stderr(predicates::str::contains("trust policy"));
+    }
+}
+
+#[test]
+fn unknown_access_key_is_invalid_client_token_id() {
+    let env = auth_env();
+    env.cmd()
+        .arg("bogus-key")
+        .assert()
+        .code(4)
+        .stdout("")
+        .stderr(predicates::str::contains("InvalidClientTokenId"))
+        .stderr(predicates::str::contains("source access key"));
+}
