@@ -89,10 +89,14 @@ fn env_with(moto: &'static common::Moto) -> TestEnv {
 fn one_hop_with_mfa() {
     let env = env_with(moto());
     let mut vars = HashMap::new();
-    let calls = recorded_sts_calls(&env, || {
+    let requests = common::recorded_requests(&env, || {
         vars = exports(&env, &["admin", "--token-code", "123456"]);
     });
+    let calls: Vec<_> = requests.iter().map(common::RecordedRequest::params).collect();
     assert_eq!(calls.len(), 1, "{calls:?}");
+    // Signed for the profile's region, with alice's key.
+    assert_eq!(requests[0].region().as_deref(), Some("eu-west-1"));
+    assert_eq!(requests[0].access_key_id(), Some(moto().keys("alice").0));
     let call = &calls[0];
     assert_eq!(call["Action"], "AssumeRole");
     assert_eq!(call["RoleArn"], moto().role_arn("Administrators"));
@@ -201,6 +205,42 @@ fn no_terminal_and_no_code_names_token_code() {
 }
 
 #[test]
+fn verbose_names_each_step_and_no_secret() {
+    let env = env_with(moto());
+    let out = env
+        .cmd()
+        .args(["chained", "--token-code", "975310", "-v"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(&format!("static keys {} of profile 'alice'", moto().keys("alice").0)));
+    assert!(stderr.contains("hop 1/2: [admin] AssumeRole"), "{stderr}");
+    assert!(stderr.contains("hop 2/2: [chained] AssumeRole"), "{stderr}");
+    assert!(!stderr.contains(&moto().keys("alice").1), "{stderr}");
+    assert!(!stderr.contains("975310"), "the MFA code is not echoed: {stderr}");
+}
+
+/// An endpoint that accepts the connection and never answers: an error within the bound.
+#[test]
+fn silent_endpoint_times_out() {
+    let env = env_with(moto());
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let started = std::time::Instant::now();
+    env.cmd()
+        .args(["admin", "--token-code", "123456"])
+        .env("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{port}"))
+        .timeout(std::time::Duration::from_secs(60))
+        .assert()
+        .code(5)
+        .stdout("")
+        .stderr(predicates::str::contains("did not answer in time"));
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+    drop(listener);
+}
+
+#[test]
 fn unreachable_endpoint_is_a_bounded_error() {
     let env = env_with(moto());
     // A port nothing listens on: refused at once.
@@ -224,16 +264,19 @@ fn auth_env() -> TestEnv {
     config.push_str(&format!(
         "[profile mallory-admin]\nrole_arn = {}\nsource_profile = mallory\n\
          [profile partner-wrong-id]\nrole_arn = {}\nsource_profile = alice\nexternal_id = wrong-id\n\
-         [profile bogus-key]\nrole_arn = {}\nsource_profile = bogus\n",
+         [profile bogus-key]\nrole_arn = {admin}\nsource_profile = bogus\n\
+         [profile wrong-secret]\nrole_arn = {admin}\nsource_profile = wrong-secret\n",
         moto.role_arn("AliceOnly"),
         moto.role_arn("Partner"),
-        moto.role_arn("Administrators"),
+        admin = moto.role_arn("Administrators"),
     ));
     env.write_config(&config);
     env.write_credentials(&format!(
-        "{}{}[bogus]\naws_access_key_id = AKIAIOSFODNN7BOGUS00\naws_secret_access_key = nope\n",
+        "{}{}[bogus]\naws_access_key_id = AKIAIOSFODNN7BOGUS00\naws_secret_access_key = nope\n\
+         [wrong-secret]\naws_access_key_id = {}\naws_secret_access_key = not-her-secret\n",
         env.user_credentials_section("alice", "alice"),
         env.user_credentials_section("mallory", "mallory"),
+        moto.keys("alice").0,
     ));
     env
 }
@@ -273,4 +316,16 @@ fn unknown_access_key_is_invalid_client_token_id() {
         .stdout("")
         .stderr(predicates::str::contains("InvalidClientTokenId"))
         .stderr(predicates::str::contains("source access key"));
+}
+
+#[test]
+fn wrong_secret_is_signature_does_not_match() {
+    let env = auth_env();
+    env.cmd()
+        .arg("wrong-secret")
+        .assert()
+        .code(4)
+        .stdout("")
+        .stderr(predicates::str::contains("SignatureDoesNotMatch"))
+        .stderr(predicates::str::contains("clock"));
 }

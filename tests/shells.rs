@@ -1,0 +1,168 @@
+//! The exports evaluated by real bash, zsh and fish: the role reaches the aws CLI, `--unset`
+//! switches back (restoring what was there), and no value can run as code.
+
+mod common;
+
+use common::{TestEnv, moto};
+
+const SHELLS: [&str; 3] = ["bash", "zsh", "fish"];
+
+fn env() -> TestEnv {
+    let moto = moto();
+    let env = TestEnv::new(moto);
+    env.write_config(&format!(
+        "[profile alice]\nregion = eu-west-1\n\
+         [profile admin]\nrole_arn = {}\nsource_profile = alice\nmfa_serial = {}\n\
+         [profile weird]\ncredential_process = sh -c 'cat \"$HOME/weird.json\"'\n",
+        moto.role_arn("Administrators"),
+        moto.mfa_serial("alice"),
+    ));
+    env.alice_credentials();
+    env
+}
+
+/// Runs `script` in `shell` with `SHELL` naming it, so `assume` picks its syntax by itself.
+fn run(env: &TestEnv, shell: &str, script: &str, vars: &[(&str, &str)]) -> String {
+    let out = env
+        .command(shell)
+        .args(["-c", script])
+        .env("SHELL", format!("/usr/bin/{shell}"))
+        .env("AWS_PAGER", "")
+        .envs(vars.iter().copied())
+        .output()
+        .unwrap_or_else(|e| panic!("run {shell}: {e} (scripts/test installs it)"));
+    assert!(
+        out.status.success(),
+        "{shell} failed: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// `eval` in each shell's own words.
+fn eval(shell: &str, args: &str) -> String {
+    match shell {
+        "fish" => format!("assume {args} | source"),
+        _ => format!("eval \"$(assume {args})\""),
+    }
+}
+
+#[test]
+fn exports_reach_the_aws_cli_and_unset_switches_back() {
+    let env = env();
+    let aws = common::venv_bin("aws");
+    let aws = aws.display();
+    for shell in SHELLS {
+        let script = format!(
+            "{assume}\n{aws} sts get-caller-identity --query Arn --output text\n\
+             echo \"profile=$ASSUME_PROFILE region=$AWS_REGION\"\n\
+             {unset}\nenv | grep -E '^(AWS_ACCESS|AWS_SECRET|AWS_SESSION|ASSUME_PROFILE|AWS_CREDENTIAL)' ; \
+             echo \"after profile=$AWS_PROFILE region=$AWS_REGION\"",
+            assume = eval(shell, "admin --token-code 123456"),
+            unset = eval(shell, "--unset"),
+        );
+        let out = run(
+            &env,
+            shell,
+            &script,
+            &[("AWS_PROFILE", "alice"), ("AWS_REGION", "us-west-2")],
+        );
+        let lines: Vec<&str> = out.lines().collect();
+        assert!(
+            lines[0].contains(":assumed-role/Administrators/assume-"),
+            "{shell}: {out}"
+        );
+        assert_eq!(lines[1], "profile=admin region=eu-west-1", "{shell}: {out}");
+        // Switched back: the role's variables are gone, AWS_PROFILE and AWS_REGION are back.
+        assert_eq!(lines[2], "after profile=alice region=us-west-2", "{shell}: {out}");
+        assert_eq!(lines.len(), 3, "{shell}: {out}");
+    }
+}
+
+/// Values that would run if quoted wrongly come back byte for byte and run nothing.
+#[test]
+fn no_value_can_run_as_code() {
+    let env = env();
+    let nasty = [
+        "AKIA$(touch pwned1)`touch pwned2`",
+        "se'cr\"et; touch pwned3 #\nline2 \\ $HOME ü 🦀",
+        "tok'; touch pwned4; echo '",
+    ];
+    std::fs::write(
+        env.home().join("weird.json"),
+        serde_json::json!({
+            "Version": 1,
+            "AccessKeyId": nasty[0],
+            "SecretAccessKey": nasty[1],
+            "SessionToken": nasty[2],
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let saved_profile = "p$(touch pwned5)'x";
+    for shell in SHELLS {
+        let script = format!(
+            "{}\nprintf '%s\\0' \"$AWS_ACCESS_KEY_ID\" \"$AWS_SECRET_ACCESS_KEY\" \"$AWS_SESSION_TOKEN\" \"$ASSUME_SAVED_AWS_PROFILE\"",
+            eval(shell, "weird")
+        );
+        let out = run(&env, shell, &script, &[("AWS_PROFILE", saved_profile)]);
+        let values: Vec<&str> = out.split('\0').collect();
+        assert_eq!(&values[..3], &nasty[..], "{shell}");
+        assert_eq!(values[3], saved_profile, "{shell}");
+        for n in 1..=5 {
+            assert!(
+                !env.home().join(format!("pwned{n}")).exists(),
+                "{shell} ran pwned{n}"
+            );
+        }
+    }
+}
+
+/// PowerShell and nushell are not packaged here: their output is checked as text.
+#[test]
+fn powershell_and_nushell_syntax() {
+    let env = env();
+    let unset = |shell: &str| {
+        let out = env.cmd().args(["--unset", "--shell", shell]).output().unwrap();
+        assert!(out.status.success());
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let ps = unset("powershell");
+    assert!(ps.contains("Remove-Item -Path Env:AWS_SECRET_ACCESS_KEY -ErrorAction SilentlyContinue"));
+    assert_eq!(unset("nu").trim(), "[AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_SECURITY_TOKEN, AWS_CREDENTIAL_EXPIRATION, ASSUME_PROFILE]");
+
+    std::fs::write(
+        env.home().join("weird.json"),
+        r#"{"Version": 1, "AccessKeyId": "AKIA'x", "SecretAccessKey": "s'#x"}"#,
+    )
+    .unwrap();
+    let set = |shell: &str| {
+        let out = env.cmd().args(["weird", "--shell", shell]).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let ps = set("pwsh");
+    assert!(ps.contains("$env:AWS_ACCESS_KEY_ID = 'AKIA''x'\n"), "{ps}");
+    assert!(ps.contains("Remove-Item -Path Env:AWS_PROFILE"), "{ps}");
+    let nu = set("nu");
+    assert!(nu.starts_with('{') && nu.trim_end().ends_with('}'), "{nu}");
+    assert!(nu.contains("AWS_ACCESS_KEY_ID: r#'AKIA'x'#"), "{nu}");
+    assert!(nu.contains("AWS_SECRET_ACCESS_KEY: r##'s'#x'##"), "{nu}");
+}
+
+/// A terminal on stdout gets a hint on stderr; a pipe gets none.
+#[test]
+fn eval_hint_only_on_a_terminal() {
+    let env = env();
+    let out = env
+        .cmd()
+        .args(["admin", "--token-code", "123456"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+    let tmux = env.tmux("assume admin --token-code 123456; echo done-$?");
+    let screen = tmux.wait_for("done-0", std::time::Duration::from_secs(20));
+    assert!(screen.contains("eval \"$(assume admin)\""), "{screen}");
+}
