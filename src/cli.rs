@@ -29,7 +29,9 @@ pub struct Cli {
 pub enum Command {
     /// Show the chain a profile resolves to (base credentials, each role hop, MFA, region)
     /// without calling AWS.
-    #[command(after_help = "Examples:\n  assume explain admin\n  assume explain admin --output json")]
+    #[command(
+        after_help = "Examples:\n  assume explain admin\n  assume explain admin --output json"
+    )]
     Explain(ExplainArgs),
 }
 
@@ -41,7 +43,12 @@ pub struct ProfileArg {
     pub name: Option<String>,
 
     /// The profile, for names that are also subcommands (`assume --profile explain`).
-    #[arg(short = 'p', long = "profile", value_name = "NAME", conflicts_with = "name")]
+    #[arg(
+        short = 'p',
+        long = "profile",
+        value_name = "NAME",
+        conflicts_with = "name"
+    )]
     pub flag: Option<String>,
 }
 

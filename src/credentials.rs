@@ -74,9 +74,9 @@ pub fn describe_base(base: &Base) -> String {
             role_arn,
             token_file,
             ..
-        } => format!(
-            "source: web identity token {token_file} for {role_arn} (profile '{profile}')"
-        ),
+        } => {
+            format!("source: web identity token {token_file} for {role_arn} (profile '{profile}')")
+        }
         Base::Sdk { profile, via } => {
             format!("source: {via} credentials of profile '{profile}', loaded by the AWS SDK")
         }

@@ -19,12 +19,12 @@ pub struct Mfa {
 impl Mfa {
     pub fn new(flag: Option<String>) -> Result<Self> {
         let flag = flag.map(Zeroizing::new);
-        if let Some(code) = &flag {
-            if !is_valid_code(code) {
-                return Err(Error::Usage(
-                    "--token-code must be the 6 digits your MFA device shows".into(),
-                ));
-            }
+        if let Some(code) = &flag
+            && !is_valid_code(code)
+        {
+            return Err(Error::Usage(
+                "--token-code must be the 6 digits your MFA device shows".into(),
+            ));
         }
         Ok(Mfa { flag })
     }
@@ -93,6 +93,9 @@ mod tests {
     fn flag_is_validated_and_spent_once() {
         assert!(Mfa::new(Some("12".into())).is_err());
         let mut mfa = Mfa::new(Some("123456".into())).unwrap();
-        assert_eq!(mfa.flag.take().as_deref().map(String::as_str), Some("123456"));
+        assert_eq!(
+            mfa.flag.take().as_deref().map(String::as_str),
+            Some("123456")
+        );
     }
 }

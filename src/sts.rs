@@ -96,8 +96,8 @@ impl Sts {
 /// The credentials the first hop is made with.
 pub async fn base_credentials(plan: &Plan) -> Result<Credentials> {
     let region = Some(Region::new(plan.region.clone()));
-    let provider_config = aws_config::provider_config::ProviderConfig::default()
-        .with_region(region.clone());
+    let provider_config =
+        aws_config::provider_config::ProviderConfig::default().with_region(region.clone());
     let provider: SharedCredentialsProvider = match &plan.base {
         Base::Static { credentials, .. } => return Ok(credentials.clone()),
         Base::CredentialSource { source, .. } => match source.as_str() {

@@ -1,6 +1,8 @@
 //! Runs every case of the AWS SDKs' shared conformance suites (vendored in tests/conformance/)
 //! against assume's own parser, file locator and chain resolver.
 
+#![allow(clippy::unwrap_used)]
+
 use std::collections::BTreeMap;
 
 use assume::config::{
@@ -174,7 +176,9 @@ fn assume_role_suite() {
                 },
             );
         }
-        let selected = case["input"]["selected_profile"].as_str().expect("selected");
+        let selected = case["input"]["selected_profile"]
+            .as_str()
+            .expect("selected");
         let output = &case["output"];
         match (chain_json(&set, selected), output.get("Error")) {
             (Ok(chain), None) => {
@@ -185,7 +189,9 @@ fn assume_role_suite() {
             (Err(err), Some(expected)) => {
                 let expected = expected.as_str().unwrap_or_default();
                 if !error_kind_matches(expected, &err) || !err.to_string().contains(expected) {
-                    failures.push(format!("{name}: {err} ({err:?}) does not match {expected:?}"));
+                    failures.push(format!(
+                        "{name}: {err} ({err:?}) does not match {expected:?}"
+                    ));
                 }
             }
             (Ok(chain), Some(expected)) => {

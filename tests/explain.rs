@@ -1,6 +1,8 @@
 //! `assume explain` and the config rules it shows: profile selection, region and endpoint
 //! precedence, validation, and the errors a person gets for bad input. No STS call is made.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::{TestEnv, moto};
@@ -75,7 +77,10 @@ fn json_shows_the_chain_and_never_a_secret() {
     assert_eq!(hops[0]["external_id"], Value::Null);
     assert_eq!(hops[0]["role_session_name"], Value::Null);
     assert_eq!(hops[0]["duration_seconds"], Value::Null);
-    assert_eq!(hops[1]["role_arn"], "arn:aws:iam::123456789012:role/Chained");
+    assert_eq!(
+        hops[1]["role_arn"],
+        "arn:aws:iam::123456789012:role/Chained"
+    );
     assert_eq!(hops[1]["role_session_name"], "ops-session");
     assert_eq!(hops[1]["external_id"], "partner-ext-id");
     // A role assumed with role credentials gets at most one hour.
@@ -83,7 +88,10 @@ fn json_shows_the_chain_and_never_a_secret() {
     assert!(json["notices"][0].as_str().unwrap().contains("capped"));
 
     let secret = env.world["alice"]["secret_access_key"].as_str().unwrap();
-    for args in [&["explain", "chained"][..], &["explain", "chained", "--output", "json"]] {
+    for args in [
+        &["explain", "chained"][..],
+        &["explain", "chained", "--output", "json"],
+    ] {
         let out = env.cmd().args(args).arg("-v").output().unwrap();
         assert!(out.status.success());
         let all = [out.stdout, out.stderr].concat();
@@ -115,7 +123,9 @@ fn text_output_names_each_hop() {
         .stdout(predicates::str::contains(
             "arn:aws:iam::123456789012:role/Administrators",
         ))
-        .stdout(predicates::str::contains("MFA arn:aws:iam::123456789012:mfa/alice"));
+        .stdout(predicates::str::contains(
+            "MFA arn:aws:iam::123456789012:mfa/alice",
+        ));
 }
 
 #[test]
@@ -128,13 +138,22 @@ fn profile_selection_order() {
             .to_string()
     };
     assert_eq!(profile(&["admin"], &[("AWS_PROFILE", "chained")]), "admin");
-    assert_eq!(profile(&["--profile", "admin"], &[("AWS_PROFILE", "chained")]), "admin");
-    assert_eq!(profile(&[], &[("AWS_PROFILE", "chained")]), "chained");
     assert_eq!(
-        profile(&[], &[("AWS_PROFILE", "admin"), ("AWS_DEFAULT_PROFILE", "chained")]),
+        profile(&["--profile", "admin"], &[("AWS_PROFILE", "chained")]),
         "admin"
     );
-    assert_eq!(profile(&[], &[("AWS_DEFAULT_PROFILE", "chained")]), "chained");
+    assert_eq!(profile(&[], &[("AWS_PROFILE", "chained")]), "chained");
+    assert_eq!(
+        profile(
+            &[],
+            &[("AWS_PROFILE", "admin"), ("AWS_DEFAULT_PROFILE", "chained")]
+        ),
+        "admin"
+    );
+    assert_eq!(
+        profile(&[], &[("AWS_DEFAULT_PROFILE", "chained")]),
+        "chained"
+    );
     // No name anywhere: `default`, which this config lacks.
     env.cmd()
         .arg("explain")
@@ -154,13 +173,22 @@ fn region_precedence() {
             json["region_source"].as_str().unwrap().to_string(),
         )
     };
-    let env_vars = [("AWS_REGION", "ap-south-1"), ("AWS_DEFAULT_REGION", "sa-east-1")];
+    let env_vars = [
+        ("AWS_REGION", "ap-south-1"),
+        ("AWS_DEFAULT_REGION", "sa-east-1"),
+    ];
     // The profile (or its source profile) first, then AWS_REGION, AWS_DEFAULT_REGION, us-east-1.
     assert_eq!(region(&["admin"], &env_vars).0, "eu-west-1");
-    assert_eq!(region(&["admin", "--region", "us-west-2"], &env_vars).0, "us-west-2");
+    assert_eq!(
+        region(&["admin", "--region", "us-west-2"], &env_vars).0,
+        "us-west-2"
+    );
     assert_eq!(region(&["web"], &env_vars).0, "ap-south-1");
     assert_eq!(region(&["web"], &env_vars[1..]).0, "sa-east-1");
-    assert_eq!(region(&["web"], &[]), ("us-east-1".into(), "default".into()));
+    assert_eq!(
+        region(&["web"], &[]),
+        ("us-east-1".into(), "default".into())
+    );
 }
 
 #[test]
@@ -180,7 +208,11 @@ fn endpoint_precedence() {
             .envs(vars.iter().copied())
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let json: Value = serde_json::from_slice(&out.stdout).unwrap();
         json["endpoint"].as_str().unwrap().to_string()
     };
@@ -206,7 +238,11 @@ fn endpoint_precedence() {
 #[test]
 fn bad_config_is_one_clear_line() {
     let cases: &[(&str, &str, &str)] = &[
-        ("[profile a\n", "a", "line 1: Profile definition must end with ']'"),
+        (
+            "[profile a\n",
+            "a",
+            "line 1: Profile definition must end with ']'",
+        ),
         ("x = 1\n", "a", "Expected a profile definition"),
         (
             "[profile a]\nrole_arn = arn:foo\nsource_profile = alice\n",
@@ -254,12 +290,18 @@ fn bad_config_is_one_clear_line() {
     env.alice_credentials();
     for (config, profile, expected) in cases {
         env.write_config(config);
-        for args in [vec!["explain", profile], vec![profile, "--token-code", "123456"]] {
+        for args in [
+            vec!["explain", profile],
+            vec![profile, "--token-code", "123456"],
+        ] {
             let out = env.cmd().args(&args).output().unwrap();
             let stderr = String::from_utf8_lossy(&out.stderr);
             assert_eq!(out.status.code(), Some(3), "{config:?} {args:?}: {stderr}");
             assert!(out.stdout.is_empty(), "{config:?}: stdout not empty");
-            assert!(stderr.contains(expected), "{config:?}: {stderr:?} lacks {expected:?}");
+            assert!(
+                stderr.contains(expected),
+                "{config:?}: {stderr:?} lacks {expected:?}"
+            );
             assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
             assert!(!env.home().join("pwned").exists());
         }

@@ -1,6 +1,8 @@
 //! The MFA prompt, answered by a person in a real terminal (tmux) while the command's stdout
 //! (and stderr) are captured — `eval "$(assume admin)"` and the aws CLI's credential_process.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::time::Duration;
@@ -40,7 +42,10 @@ fn prompt_reaches_the_terminal_while_stdout_is_captured() {
         // The code is not echoed into what eval ran, nor printed back.
         assert!(!screen.contains("AWS_SECRET_ACCESS_KEY"), "{screen}");
     });
-    let assume_role: Vec<_> = calls.iter().filter(|c| c["Action"] == "AssumeRole").collect();
+    let assume_role: Vec<_> = calls
+        .iter()
+        .filter(|c| c["Action"] == "AssumeRole")
+        .collect();
     assert_eq!(assume_role.len(), 1, "{calls:?}");
     assert_eq!(assume_role[0]["TokenCode"], "246810");
 }
@@ -76,5 +81,9 @@ fn mistyped_codes_are_asked_again_then_refused() {
     tmux.send_line("123456");
     let screen = tmux.wait_for("exit-", WAIT);
     assert!(screen.contains("exit-0"), "{screen}");
-    assert!(std::fs::read_to_string(&out).unwrap().contains("export AWS_SESSION_TOKEN="));
+    assert!(
+        std::fs::read_to_string(&out)
+            .unwrap()
+            .contains("export AWS_SESSION_TOKEN=")
+    );
 }

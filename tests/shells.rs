@@ -1,6 +1,8 @@
 //! The exports evaluated by real bash, zsh and fish: the role reaches the aws CLI, `--unset`
 //! switches back (restoring what was there), and no value can run as code.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::{TestEnv, moto};
@@ -75,7 +77,10 @@ fn exports_reach_the_aws_cli_and_unset_switches_back() {
         );
         assert_eq!(lines[1], "profile=admin region=eu-west-1", "{shell}: {out}");
         // Switched back: the role's variables are gone, AWS_PROFILE and AWS_REGION are back.
-        assert_eq!(lines[2], "after profile=alice region=us-west-2", "{shell}: {out}");
+        assert_eq!(
+            lines[2], "after profile=alice region=us-west-2",
+            "{shell}: {out}"
+        );
         assert_eq!(lines.len(), 3, "{shell}: {out}");
     }
 }
@@ -124,13 +129,22 @@ fn no_value_can_run_as_code() {
 fn powershell_and_nushell_syntax() {
     let env = env();
     let unset = |shell: &str| {
-        let out = env.cmd().args(["--unset", "--shell", shell]).output().unwrap();
+        let out = env
+            .cmd()
+            .args(["--unset", "--shell", shell])
+            .output()
+            .unwrap();
         assert!(out.status.success());
         String::from_utf8(out.stdout).unwrap()
     };
     let ps = unset("powershell");
-    assert!(ps.contains("Remove-Item -Path Env:AWS_SECRET_ACCESS_KEY -ErrorAction SilentlyContinue"));
-    assert_eq!(unset("nu").trim(), "[AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_SECURITY_TOKEN, AWS_CREDENTIAL_EXPIRATION, ASSUME_PROFILE]");
+    assert!(
+        ps.contains("Remove-Item -Path Env:AWS_SECRET_ACCESS_KEY -ErrorAction SilentlyContinue")
+    );
+    assert_eq!(
+        unset("nu").trim(),
+        "[AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_SECURITY_TOKEN, AWS_CREDENTIAL_EXPIRATION, ASSUME_PROFILE]"
+    );
 
     std::fs::write(
         env.home().join("weird.json"),
@@ -138,8 +152,16 @@ fn powershell_and_nushell_syntax() {
     )
     .unwrap();
     let set = |shell: &str| {
-        let out = env.cmd().args(["weird", "--shell", shell]).output().unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let out = env
+            .cmd()
+            .args(["weird", "--shell", shell])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8(out.stdout).unwrap()
     };
     let ps = set("pwsh");
@@ -161,7 +183,11 @@ fn eval_hint_only_on_a_terminal() {
         .output()
         .unwrap();
     assert!(out.status.success());
-    assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let tmux = env.tmux("assume admin --token-code 123456; echo done-$?");
     let screen = tmux.wait_for("done-0", std::time::Duration::from_secs(20));
     assert!(screen.contains("eval \"$(assume admin)\""), "{screen}");

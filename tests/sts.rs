@@ -1,6 +1,8 @@
 //! `assume PROFILE` against a real STS on the wire (moto): one and two hops, what is sent,
 //! the SDK-loaded sources, endpoint overrides, and the errors AWS answers with.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::collections::HashMap;
@@ -9,7 +11,12 @@ use common::{TestEnv, moto, moto_with_auth, recorded_sts_calls};
 
 /// Runs `assume ARGS` and returns the exported variables (bash syntax, read by bash itself).
 fn exports(env: &TestEnv, args: &[&str]) -> HashMap<String, String> {
-    let out = env.cmd().args(args).env("SHELL", "/bin/bash").output().unwrap();
+    let out = env
+        .cmd()
+        .args(args)
+        .env("SHELL", "/bin/bash")
+        .output()
+        .unwrap();
     assert!(
         out.status.success(),
         "assume {args:?} failed: {}",
@@ -48,10 +55,21 @@ fn caller_arn(env: &TestEnv, vars: &HashMap<String, String>) -> String {
         }
     }
     let out = aws
-        .args(["sts", "get-caller-identity", "--query", "Arn", "--output", "text"])
+        .args([
+            "sts",
+            "get-caller-identity",
+            "--query",
+            "Arn",
+            "--output",
+            "text",
+        ])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
@@ -92,7 +110,10 @@ fn one_hop_with_mfa() {
     let requests = common::recorded_requests(&env, || {
         vars = exports(&env, &["admin", "--token-code", "123456"]);
     });
-    let calls: Vec<_> = requests.iter().map(common::RecordedRequest::params).collect();
+    let calls: Vec<_> = requests
+        .iter()
+        .map(common::RecordedRequest::params)
+        .collect();
     assert_eq!(calls.len(), 1, "{calls:?}");
     // Signed for the profile's region, with alice's key.
     assert_eq!(requests[0].region().as_deref(), Some("eu-west-1"));
@@ -103,7 +124,10 @@ fn one_hop_with_mfa() {
     assert_eq!(call["SerialNumber"], moto().mfa_serial("alice"));
     assert_eq!(call["TokenCode"], "123456");
     assert!(!call.contains_key("ExternalId"));
-    assert!(call["RoleSessionName"].starts_with("assume-tester-"), "{call:?}");
+    assert!(
+        call["RoleSessionName"].starts_with("assume-tester-"),
+        "{call:?}"
+    );
 
     assert!(vars["AWS_ACCESS_KEY_ID"].starts_with("ASIA"));
     assert!(!vars["AWS_SECRET_ACCESS_KEY"].is_empty());
@@ -130,7 +154,10 @@ fn sends_external_id_duration_session_name_and_mfa() {
 
     // --duration overrides the profile's duration_seconds.
     let calls = recorded_sts_calls(&env, || {
-        exports(&env, &["partner", "--token-code", "654321", "--duration", "2h"]);
+        exports(
+            &env,
+            &["partner", "--token-code", "654321", "--duration", "2h"],
+        );
     });
     assert_eq!(calls[0]["DurationSeconds"], "7200");
 }
@@ -146,7 +173,11 @@ fn two_hops_chain_and_cap_role_chaining_at_one_hour() {
             .env("SHELL", "/bin/bash")
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(stderr.contains("capped to 3600s"), "{stderr}");
         vars = exports(&env, &["chained", "--token-code", "123456"]);
@@ -184,7 +215,11 @@ fn endpoint_url_from_the_profile() {
             .arg("via-endpoint")
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     });
     assert_eq!(calls.len(), 1);
     assert_eq!(calls[0]["RoleArn"], moto().role_arn("ReadOnly"));
@@ -214,11 +249,17 @@ fn verbose_names_each_step_and_no_secret() {
         .unwrap();
     assert!(out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains(&format!("static keys {} of profile 'alice'", moto().keys("alice").0)));
+    assert!(stderr.contains(&format!(
+        "static keys {} of profile 'alice'",
+        moto().keys("alice").0
+    )));
     assert!(stderr.contains("hop 1/2: [admin] AssumeRole"), "{stderr}");
     assert!(stderr.contains("hop 2/2: [chained] AssumeRole"), "{stderr}");
     assert!(!stderr.contains(&moto().keys("alice").1), "{stderr}");
-    assert!(!stderr.contains("975310"), "the MFA code is not echoed: {stderr}");
+    assert!(
+        !stderr.contains("975310"),
+        "the MFA code is not echoed: {stderr}"
+    );
 }
 
 /// An endpoint that accepts the connection and never answers: an error within the bound.
@@ -293,7 +334,10 @@ fn auth_mode_accepts_the_right_caller() {
 #[test]
 fn access_denied_says_what_to_check() {
     let env = auth_env();
-    for (profile, role) in [("mallory-admin", "AliceOnly"), ("partner-wrong-id", "Partner")] {
+    for (profile, role) in [
+        ("mallory-admin", "AliceOnly"),
+        ("partner-wrong-id", "Partner"),
+    ] {
         env.cmd()
             .arg(profile)
             .assert()

@@ -60,9 +60,7 @@ pub fn run(args: &AssumeArgs, verbose: bool, env: &Env) -> Result<()> {
         changes.push(Change::Set("AWS_DEFAULT_REGION", &plan.region));
     }
     changes.push(Change::Set("ASSUME_PROFILE", &plan.profile));
-    changes.extend(
-        ["AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SECURITY_TOKEN"].map(Change::Unset),
-    );
+    changes.extend(["AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SECURITY_TOKEN"].map(Change::Unset));
     // On the first switch, keep what the shell had so that `--unset` restores it.
     let saved: Vec<(&str, String)> = if env.get("ASSUME_PROFILE").is_none() {
         SAVED

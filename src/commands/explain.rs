@@ -77,12 +77,21 @@ fn to_text(plan: &Plan) -> String {
         format!(
             "endpoint  {}{}",
             endpoint(plan),
-            if plan.endpoint_url.is_some() { " (override)" } else { " (regional)" }
+            if plan.endpoint_url.is_some() {
+                " (override)"
+            } else {
+                " (regional)"
+            }
         ),
         describe_base(&plan.base).replacen("source: ", "source    ", 1),
     ];
     for (index, hop) in plan.hops.iter().enumerate() {
-        lines.push(format!("hop {}     [{}] {}", index + 1, hop.profile, hop.role_arn));
+        lines.push(format!(
+            "hop {}     [{}] {}",
+            index + 1,
+            hop.profile,
+            hop.role_arn
+        ));
         let mut details = vec![
             format!(
                 "session name {}",

@@ -177,7 +177,10 @@ fn base_provider(profile: &Section) -> Result<BaseProvider<'_>, ChainError> {
         .iter()
         .any(|key| profile.get(key).is_some())
     {
-        return Ok(BaseProvider::Sdk { profile, via: "sso" });
+        return Ok(BaseProvider::Sdk {
+            profile,
+            via: "sso",
+        });
     }
     if profile.get("credential_process").is_some() {
         return Ok(BaseProvider::Sdk {

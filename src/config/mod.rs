@@ -135,9 +135,8 @@ impl Loaded {
     /// (the SDKs would quietly treat it as empty, which hides the mistake).
     pub fn load(env: &Env) -> Result<Self, ConfigError> {
         let os = Os::current();
-        let home = home_dir(env, os).or_else(|| {
-            dirs::home_dir().map(|path| path.to_string_lossy().into_owned())
-        });
+        let home = home_dir(env, os)
+            .or_else(|| dirs::home_dir().map(|path| path.to_string_lossy().into_owned()));
         let locations = locate(env, os, home.as_deref());
         let mut profiles = ProfileSet::default();
         for (kind, path) in [

@@ -50,9 +50,7 @@ impl Section {
 
     /// The sub-properties of a property written as `key =` followed by indented `sub = value` lines.
     pub fn sub_properties(&self, key: &str) -> BTreeMap<String, String> {
-        self.get(key)
-            .map(parse_sub_properties)
-            .unwrap_or_default()
+        self.get(key).map(parse_sub_properties).unwrap_or_default()
     }
 }
 
@@ -273,7 +271,10 @@ mod tests {
         let err = set
             .merge_file(FileKind::Config, "/c", "[default]\nk=v\n[profile x")
             .unwrap_err();
-        assert_eq!(err.to_string(), "/c line 3: Profile definition must end with ']'");
+        assert_eq!(
+            err.to_string(),
+            "/c line 3: Profile definition must end with ']'"
+        );
     }
 
     #[test]

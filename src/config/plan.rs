@@ -138,7 +138,10 @@ impl Plan {
         let (region, region_source) = if let Some(region) = &overrides.region {
             (region.clone(), RegionSource::Flag)
         } else if let Some((profile, region)) = setting("region") {
-            (region.to_string(), RegionSource::Profile(profile.name.clone()))
+            (
+                region.to_string(),
+                RegionSource::Profile(profile.name.clone()),
+            )
         } else if let Some((var, region)) = ["AWS_REGION", "AWS_DEFAULT_REGION"]
             .iter()
             .find_map(|var| env.get(var).map(|value| (var, value)))
@@ -159,13 +162,13 @@ impl Plan {
         }
 
         let endpoint_url = endpoint_url(set, &setting, env);
-        if let Some(url) = &endpoint_url {
-            if !(url.starts_with("http://") || url.starts_with("https://")) {
-                return Err(invalid(
-                    &selected,
-                    format!("STS endpoint '{url}' must start with https:// or http://"),
-                ));
-            }
+        if let Some(url) = &endpoint_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            return Err(invalid(
+                &selected,
+                format!("STS endpoint '{url}' must start with https:// or http://"),
+            ));
         }
 
         let mut notices = Vec::new();
@@ -202,7 +205,10 @@ impl Plan {
                 duration_seconds: duration,
             });
         }
-        if let Base::WebIdentity { profile, role_arn, .. } = &base {
+        if let Base::WebIdentity {
+            profile, role_arn, ..
+        } = &base
+        {
             validate_role_arn(profile, role_arn)?;
         }
         Ok(Plan {
@@ -343,12 +349,12 @@ fn sts_chars(value: &str, extra: &str) -> bool {
 fn validate_role_arn(profile: &str, arn: &str) -> Result<String, ConfigError> {
     let parts: Vec<&str> = arn.splitn(6, ':').collect();
     let ok = matches!(parts.as_slice(), ["arn", partition, "iam", "", account, resource]
-        if partition.starts_with("aws")
-            && account.len() == 12
-            && account.chars().all(|c| c.is_ascii_digit())
-            && resource.strip_prefix("role/").is_some_and(|name| {
-                !name.is_empty() && !name.ends_with('/') && sts_chars(name, "/")
-            }));
+    if partition.starts_with("aws")
+        && account.len() == 12
+        && account.chars().all(|c| c.is_ascii_digit())
+        && resource.strip_prefix("role/").is_some_and(|name| {
+            !name.is_empty() && !name.ends_with('/') && sts_chars(name, "/")
+        }));
     if ok {
         Ok(arn.to_string())
     } else {
@@ -402,7 +408,13 @@ fn validate_session_name(profile: &str, name: &str) -> Result<String, ConfigErro
 pub fn default_session_name(user: &str, unix_time: u64) -> String {
     let user: String = user
         .chars()
-        .map(|c| if sts_chars(&c.to_string(), "") { c } else { '-' })
+        .map(|c| {
+            if sts_chars(&c.to_string(), "") {
+                c
+            } else {
+                '-'
+            }
+        })
         .collect();
     let suffix = format!("-{unix_time}");
     let room = 64 - "assume-".len() - suffix.len();
