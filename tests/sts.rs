@@ -198,6 +198,63 @@ fn credential_process_source_is_loaded_by_the_sdk() {
     assert!(caller_arn(&env, &vars).contains(":assumed-role/Administrators/"));
 }
 
+#[test]
+fn credential_source_environment() {
+    let env = env_with(moto());
+    env.write_config(&format!(
+        "{}[profile env-admin]\nrole_arn = {}\ncredential_source = Environment\n",
+        config(moto()),
+        moto().role_arn("Administrators"),
+    ));
+    let (id, secret) = moto().keys("alice");
+    let requests = common::recorded_requests(&env, || {
+        let out = env
+            .cmd()
+            .arg("env-admin")
+            .env("AWS_ACCESS_KEY_ID", &id)
+            .env("AWS_SECRET_ACCESS_KEY", &secret)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    });
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].access_key_id(), Some(id));
+}
+
+/// A web identity token as the source: AssumeRoleWithWebIdentity, then the role hop, both
+/// through the configured endpoint.
+#[test]
+fn web_identity_source() {
+    let env = env_with(moto());
+    let token = env.home().join("token.jwt");
+    std::fs::write(&token, "eyJhbGciOiJub25lIn0.eyJzdWIiOiJjaSJ9.").unwrap();
+    env.write_config(&format!(
+        "{}[profile ci]\nrole_arn = {}\nweb_identity_token_file = {}\nrole_session_name = ci-run\n\
+         [profile ci-readonly]\nrole_arn = {}\nsource_profile = ci\n",
+        config(moto()),
+        moto().role_arn("Administrators"),
+        token.display(),
+        moto().role_arn("ReadOnly"),
+    ));
+    let mut vars = HashMap::new();
+    let calls = recorded_sts_calls(&env, || {
+        vars = exports(&env, &["ci-readonly"]);
+    });
+    let actions: Vec<&str> = calls.iter().map(|c| c["Action"].as_str()).collect();
+    assert_eq!(
+        actions,
+        ["AssumeRoleWithWebIdentity", "AssumeRole"],
+        "{calls:?}"
+    );
+    assert_eq!(calls[0]["RoleSessionName"], "ci-run");
+    assert_eq!(calls[1]["RoleArn"], moto().role_arn("ReadOnly"));
+    assert!(caller_arn(&env, &vars).contains(":assumed-role/ReadOnly/"));
+}
+
 /// The profile's own `endpoint_url` reaches STS with no variable set: no test-only switch.
 #[test]
 fn endpoint_url_from_the_profile() {
