@@ -27,6 +27,21 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Print the role's credentials as `credential_process` JSON, for another profile's
+    /// `credential_process = assume credential-process PROFILE`.
+    #[command(
+        after_help = "Example, in ~/.aws/config:\n  [profile admin-auto]\n  credential_process = assume credential-process admin"
+    )]
+    CredentialProcess(CredentialArgs),
+    /// Forget cached credentials: a profile's, every role's, or with --all also the MFA sessions.
+    #[command(
+        after_help = "Examples:\n  assume clear admin     forget admin's credentials\n  assume clear --all     forget everything, MFA sessions too"
+    )]
+    Clear(ClearArgs),
+    /// List the profiles: role, account, region, whether MFA is needed, and until when
+    /// credentials are cached.
+    #[command(after_help = "Examples:\n  assume list\n  assume list --output json")]
+    List(ListArgs),
     /// Show the chain a profile resolves to (base credentials, each role hop, MFA, region)
     /// without calling AWS.
     #[command(
@@ -71,8 +86,9 @@ pub struct ChainArgs {
     pub region: Option<String>,
 }
 
+/// Options of every command that obtains credentials.
 #[derive(Debug, Clone, Default, Args)]
-pub struct AssumeArgs {
+pub struct CredentialArgs {
     #[command(flatten)]
     pub profile: ProfileArg,
 
@@ -83,6 +99,26 @@ pub struct AssumeArgs {
     #[arg(long, value_name = "CODE")]
     pub token_code: Option<String>,
 
+    /// Reuse cached credentials only if they live at least this long.
+    #[arg(
+        long,
+        value_name = "DURATION",
+        env = "ASSUME_MIN_TTL",
+        default_value = "5m",
+        value_parser = parse_duration
+    )]
+    pub min_ttl: u32,
+
+    /// Read and write no cached credentials.
+    #[arg(long)]
+    pub no_cache: bool,
+}
+
+#[derive(Debug, Clone, Default, Args)]
+pub struct AssumeArgs {
+    #[command(flatten)]
+    pub credentials: CredentialArgs,
+
     /// Shell to print code for [default: from $SHELL].
     #[arg(long, value_enum, value_name = "SHELL")]
     pub shell: Option<Shell>,
@@ -90,10 +126,24 @@ pub struct AssumeArgs {
     /// Print code that removes what `assume` exported ("switch back").
     #[arg(long)]
     pub unset: bool,
+}
 
-    /// Read and write no cached credentials.
+#[derive(Debug, Clone, Args)]
+pub struct ClearArgs {
+    /// The profile whose credentials to forget [default: every role's].
+    #[arg(value_name = "PROFILE")]
+    pub profile: Option<String>,
+
+    /// Also forget MFA sessions (of that profile's chain, or all of them).
     #[arg(long)]
-    pub no_cache: bool,
+    pub all: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ListArgs {
+    /// Output format [default: a table on a terminal, JSON otherwise].
+    #[arg(long, value_enum)]
+    pub output: Option<Output>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -116,14 +166,9 @@ pub enum Output {
 }
 
 /// `1h`, `90m`, `900s`, `1h30m` or a bare number of seconds.
-fn parse_duration(text: &str) -> Result<u32, String> {
-    let seconds = match text.parse::<u64>() {
-        Ok(seconds) => seconds,
-        Err(_) => humantime::parse_duration(text)
-            .map_err(|_| format!("'{text}' is not a duration; try 1h, 90m or 900s"))?
-            .as_secs(),
-    };
-    u32::try_from(seconds).map_err(|_| format!("'{text}' is too long"))
+pub fn parse_duration(text: &str) -> Result<u32, String> {
+    crate::config::parse_human_seconds(text)
+        .ok_or_else(|| format!("'{text}' is not a duration; try 1h, 90m or 900s"))
 }
 
 #[cfg(test)]

@@ -1,59 +1,228 @@
-//! Running a plan: the base credentials, then each hop in turn, asking for MFA codes as the
-//! hops need them.
+//! Running a plan: the cache first; else, under the chain's refresh lock, the base
+//! credentials, an MFA session when one can serve, and each hop in turn.
+
+use std::time::Duration;
 
 use aws_credential_types::Credentials;
+use serde::Serialize;
 
+use crate::cache::{self, Cache, EntryKind};
 use crate::config::{Base, Plan};
 use crate::error::{Error, Result};
 use crate::mfa::Mfa;
 use crate::sts::{self, Sts};
 
-/// The role credentials at the end of `plan`.
-pub fn obtain(plan: &Plan, mfa: &mut Mfa, verbose: bool) -> Result<Credentials> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::Internal(format!("cannot start the async runtime: {e}")))?;
-    runtime.block_on(async {
-        if verbose {
-            eprintln!("assume: {}", describe_base(&plan.base));
-        }
-        let mut credentials = sts::base_credentials(plan).await?;
-        let client = Sts::new(plan);
-        for (index, hop) in plan.hops.iter().enumerate() {
-            let session_name = sts::session_name(hop.role_session_name.as_deref());
-            let code = match &hop.mfa_serial {
-                Some(serial) => Some((serial.as_str(), mfa.code(serial, &hop.profile)?)),
-                None => None,
-            };
-            if verbose {
-                eprintln!(
-                    "assume: hop {}/{}: [{}] AssumeRole {} as {session_name}{}{}",
-                    index + 1,
-                    plan.hops.len(),
-                    hop.profile,
-                    hop.role_arn,
-                    hop.duration_seconds
-                        .map(|s| format!(" for {s}s"))
-                        .unwrap_or_default(),
-                    hop.mfa_serial
-                        .as_deref()
-                        .map(|s| format!(" with MFA {s}"))
-                        .unwrap_or_default(),
-                );
+/// The role credentials at the end of `plan`: cached ones that live longer than `min_ttl`,
+/// else fresh ones (then cached). A failed refresh leaves the cached entry as it was.
+pub fn obtain(
+    plan: &Plan,
+    mfa: &mut Mfa,
+    cache: &mut Cache,
+    min_ttl: Duration,
+) -> Result<Credentials> {
+    let verbose = cache.verbose;
+    let runtime = || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Error::Internal(format!("cannot start the async runtime: {e}")))
+    };
+    if plan.hops.is_empty() {
+        // No role: the profile's own credentials, as the SDK loads them; nothing to cache.
+        return runtime()?.block_on(sts::base_credentials(plan));
+    }
+    let key = role_key(plan);
+    if let Some(hit) = cache.get(&key, min_ttl)? {
+        return Ok(hit);
+    }
+    // Single flight: one process refreshes, the others wait here and then find its entry.
+    let _lock = cache.enabled().then(|| cache.lock(&key));
+    if _lock.is_some()
+        && let Some(hit) = cache.recheck(&key, min_ttl)?
+    {
+        return Ok(hit);
+    }
+
+    let runtime = runtime()?;
+    if verbose {
+        eprintln!("assume: {}", describe_base(&plan.base));
+    }
+    let client = Sts::new(plan);
+    let mut credentials = runtime.block_on(sts::base_credentials(plan))?;
+    let session = mfa_session(
+        plan,
+        &credentials,
+        mfa,
+        cache,
+        min_ttl,
+        |keys, serial, code| {
+            runtime.block_on(client.get_session_token(
+                keys,
+                plan.base.profile(),
+                plan.mfa_session_seconds,
+                serial,
+                code,
+            ))
+        },
+    )?;
+    let first_hop_has_session = session.is_some();
+    if let Some(session) = session {
+        credentials = session;
+    }
+    for (index, hop) in plan.hops.iter().enumerate() {
+        let session_name = sts::session_name(hop.role_session_name.as_deref());
+        let code = match &hop.mfa_serial {
+            Some(serial) if !(index == 0 && first_hop_has_session) => {
+                Some((serial.as_str(), mfa.code(serial, &hop.profile)?))
             }
-            credentials = client
-                .assume_role(
-                    credentials,
-                    hop,
-                    &session_name,
-                    hop.duration_seconds,
-                    code.as_ref().map(|(serial, code)| (*serial, code.as_str())),
-                )
-                .await?;
+            _ => None,
+        };
+        if verbose {
+            let with = match (&hop.mfa_serial, &code) {
+                (_, Some((serial, _))) => format!(" with MFA {serial}"),
+                (Some(_), None) => " from the MFA session".to_string(),
+                (None, None) => String::new(),
+            };
+            eprintln!(
+                "assume: hop {}/{}: [{}] AssumeRole {} as {session_name}{}{with}",
+                index + 1,
+                plan.hops.len(),
+                hop.profile,
+                hop.role_arn,
+                hop.duration_seconds
+                    .map(|s| format!(" for {s}s"))
+                    .unwrap_or_default(),
+            );
         }
-        Ok(credentials)
-    })
+        credentials = runtime.block_on(client.assume_role(
+            credentials,
+            hop,
+            &session_name,
+            hop.duration_seconds,
+            code.as_ref().map(|(serial, code)| (*serial, code.as_str())),
+        ))?;
+    }
+    if let Err(e) = cache.put(&key, EntryKind::Role, &plan.profile, &credentials) {
+        eprintln!("assume: {e}");
+    }
+    Ok(credentials)
+}
+
+/// The cache key of a plan's final credentials: every input that shapes them.
+pub fn role_key(plan: &Plan) -> String {
+    #[derive(Serialize)]
+    struct HopInputs<'a> {
+        role_arn: &'a str,
+        role_session_name: Option<&'a str>,
+        external_id: Option<&'a str>,
+        duration_seconds: Option<u32>,
+        mfa_serial: Option<&'a str>,
+    }
+    let hops: Vec<HopInputs<'_>> = plan
+        .hops
+        .iter()
+        .map(|hop| HopInputs {
+            role_arn: &hop.role_arn,
+            role_session_name: hop.role_session_name.as_deref(),
+            external_id: hop.external_id.as_deref(),
+            duration_seconds: hop.duration_seconds,
+            mfa_serial: hop.mfa_serial.as_deref(),
+        })
+        .collect();
+    cache::key(
+        "role",
+        &(
+            &plan.profile,
+            base_identity(&plan.base),
+            &plan.region,
+            &plan.endpoint_url,
+            hops,
+        ),
+    )
+}
+
+/// Who the chain starts as, without a secret: the access key id, or the source's description.
+fn base_identity(base: &Base) -> String {
+    match base {
+        Base::Static { credentials, .. } => format!("key:{}", credentials.access_key_id()),
+        Base::CredentialSource { profile, source } => format!("source:{profile}:{source}"),
+        Base::WebIdentity {
+            role_arn,
+            token_file,
+            ..
+        } => format!("web:{role_arn}:{token_file}"),
+        Base::Sdk { profile, via } => format!("sdk:{profile}:{via}"),
+    }
+}
+
+/// One MFA code for many roles: when the first hop wants MFA and the chain starts from an IAM
+/// user's long-term keys, a GetSessionToken session made with the code is cached per (key,
+/// MFA device) and every role behind that device is assumed from it without asking again.
+/// `None` means "pass the code on AssumeRole instead" (said why under -v).
+fn mfa_session(
+    plan: &Plan,
+    base: &Credentials,
+    mfa: &mut Mfa,
+    cache: &mut Cache,
+    min_ttl: Duration,
+    get_session_token: impl FnOnce(Credentials, &str, &str) -> Result<Credentials>,
+) -> Result<Option<Credentials>> {
+    let Some(serial) = plan.hops.first().and_then(|hop| hop.mfa_serial.as_deref()) else {
+        return Ok(None);
+    };
+    let why_not = if !cache.enabled() {
+        Some("the cache is off".to_string())
+    } else if !matches!(plan.base, Base::Static { .. }) || base.session_token().is_some() {
+        Some(format!(
+            "the chain starts from {} credentials, not an IAM user's long-term keys",
+            plan.base.kind()
+        ))
+    } else {
+        let wanted = plan.hops[0].duration_seconds.unwrap_or(3600);
+        (wanted > plan.mfa_session_seconds).then(|| {
+            format!(
+                "the role wants {wanted}s, longer than the {}s MFA session (mfa_session_duration)",
+                plan.mfa_session_seconds
+            )
+        })
+    };
+    if let Some(why) = why_not {
+        if cache.verbose {
+            eprintln!("assume: no MFA session: {why}; the MFA code goes on AssumeRole");
+        }
+        return Ok(None);
+    }
+    let key = cache::key(
+        "mfa",
+        &(
+            base.access_key_id(),
+            serial,
+            &plan.region,
+            &plan.endpoint_url,
+        ),
+    );
+    if let Some(session) = cache.get(&key, min_ttl)? {
+        if cache.verbose {
+            eprintln!("assume: MFA session for {serial} reused");
+        }
+        return Ok(Some(session));
+    }
+    let _lock = cache.lock(&key);
+    if let Some(session) = cache.recheck(&key, min_ttl)? {
+        return Ok(Some(session));
+    }
+    let code = mfa.code(serial, &plan.hops[0].profile)?;
+    if cache.verbose {
+        eprintln!(
+            "assume: MFA session: GetSessionToken for {serial}, {}s",
+            plan.mfa_session_seconds
+        );
+    }
+    let session = get_session_token(base.clone(), serial, &code)?;
+    if let Err(e) = cache.put(&key, EntryKind::MfaSession, plan.base.profile(), &session) {
+        eprintln!("assume: {e}");
+    }
+    Ok(Some(session))
 }
 
 /// Where the chain starts, in words; names the access key id, never the secret.

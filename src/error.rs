@@ -15,6 +15,8 @@ pub mod exit {
     pub const AUTH: u8 = 4;
     /// STS or the network: unreachable, timed out, throttled, any other service error.
     pub const STS: u8 = 5;
+    /// The credential cache: a forced store that cannot be used.
+    pub const CACHE: u8 = 6;
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -28,6 +30,8 @@ pub enum Error {
     #[error("{0}")]
     Sts(String),
     #[error("{0}")]
+    Cache(String),
+    #[error("{0}")]
     Internal(String),
 }
 
@@ -38,6 +42,7 @@ impl Error {
             Error::Config(_) => exit::CONFIG,
             Error::Auth(_) => exit::AUTH,
             Error::Sts(_) => exit::STS,
+            Error::Cache(_) => exit::CACHE,
             Error::Internal(_) => exit::INTERNAL,
         })
     }

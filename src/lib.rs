@@ -3,6 +3,7 @@
 //! Data flows one way: [`cli`] → [`config`] (files → profiles → a validated [`config::Plan`])
 //! → [`sts`] + [`mfa`] (the calls) → [`shell`] (what is printed).
 
+pub mod cache;
 pub mod cli;
 pub mod commands;
 pub mod config;
@@ -22,5 +23,10 @@ pub fn run(cli: Cli) -> Result<()> {
     match &cli.command {
         None => commands::assume::run(&cli.assume, cli.verbose, &env),
         Some(Command::Explain(args)) => commands::explain::run(args, &env),
+        Some(Command::CredentialProcess(args)) => {
+            commands::credential_process::run(args, cli.verbose, &env)
+        }
+        Some(Command::Clear(args)) => commands::clear::run(args, cli.verbose, &env),
+        Some(Command::List(args)) => commands::list::run(args, &env),
     }
 }

@@ -10,7 +10,6 @@ use aws_credential_types::provider::ProvideCredentials;
 use aws_sdk_sts::config::timeout::TimeoutConfig;
 use aws_sdk_sts::config::{Region, SharedCredentialsProvider};
 use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_sts::operation::assume_role::AssumeRoleError;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_types::error::display::DisplayErrorContext;
 
@@ -72,25 +71,55 @@ impl Sts {
         if let Some((serial, code)) = mfa {
             request = request.serial_number(serial).token_code(code);
         }
-        let output = request
+        let output = request.send().await.map_err(|e| {
+            let what = format!("profile '{}': assuming {}", hop.profile, hop.role_arn);
+            call_error(e, &what, hop.mfa_serial.is_some(), self)
+        })?;
+        converted(output.credentials, &hop.profile)
+    }
+
+    /// An MFA session: GetSessionToken with the long-term keys of `profile` and an MFA code.
+    pub async fn get_session_token(
+        &self,
+        credentials: Credentials,
+        profile: &str,
+        duration_seconds: u32,
+        serial: &str,
+        code: &str,
+    ) -> Result<Credentials> {
+        let output = self
+            .client(credentials)
+            .get_session_token()
+            .duration_seconds(duration_seconds as i32)
+            .serial_number(serial)
+            .token_code(code)
             .send()
             .await
-            .map_err(|e| assume_role_error(e, hop, self))?;
-        let Some(c) = output.credentials else {
-            return Err(Error::Sts(format!(
-                "profile '{}': STS answered AssumeRole for {} without credentials",
-                hop.profile, hop.role_arn
-            )));
-        };
-        let expiry = std::time::SystemTime::try_from(c.expiration).ok();
-        Ok(Credentials::new(
-            c.access_key_id,
-            c.secret_access_key,
-            Some(c.session_token),
-            expiry,
-            "assume",
-        ))
+            .map_err(|e| {
+                let what = format!("profile '{profile}': starting an MFA session with {serial}");
+                call_error(e, &what, true, self)
+            })?;
+        converted(output.credentials, profile)
     }
+}
+
+fn converted(
+    credentials: Option<aws_sdk_sts::types::Credentials>,
+    profile: &str,
+) -> Result<Credentials> {
+    let Some(c) = credentials else {
+        return Err(Error::Sts(format!(
+            "profile '{profile}': STS answered without credentials"
+        )));
+    };
+    let expiry = std::time::SystemTime::try_from(c.expiration).ok();
+    Ok(Credentials::new(
+        c.access_key_id,
+        c.secret_access_key,
+        Some(c.session_token),
+        expiry,
+        "assume",
+    ))
 }
 
 /// The credentials the first hop is made with.
@@ -166,7 +195,7 @@ pub fn session_name(configured: Option<&str>) -> String {
 
 /// The error code and message of a service error. When the SDK could not parse them (an
 /// STS-compatible endpoint with another XML error shape), they are read from the raw body.
-fn code_and_message(err: &AssumeRoleError, raw: &HttpResponse) -> (String, String) {
+fn code_and_message(err: &impl ProvideErrorMetadata, raw: &HttpResponse) -> (String, String) {
     let tag = |name: &str| {
         let body = std::str::from_utf8(raw.body().bytes()?).ok()?;
         let start = body.find(&format!("<{name}>"))? + name.len() + 2;
@@ -181,12 +210,11 @@ fn code_and_message(err: &AssumeRoleError, raw: &HttpResponse) -> (String, Strin
     )
 }
 
-fn assume_role_error(
-    error: SdkError<AssumeRoleError, HttpResponse>,
-    hop: &Hop,
-    sts: &Sts,
-) -> Error {
-    let what = format!("profile '{}': assuming {}", hop.profile, hop.role_arn);
+/// One line for a failed STS call: what was attempted, AWS's code and message, what to check.
+fn call_error<E>(error: SdkError<E, HttpResponse>, what: &str, with_mfa: bool, sts: &Sts) -> Error
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
     let endpoint = sts
         .endpoint_url
         .clone()
@@ -196,7 +224,7 @@ fn assume_role_error(
             let (code, message) = code_and_message(service.err(), service.raw());
             let hint = match code.as_str() {
                 "AccessDenied" => {
-                    let mfa = if hop.mfa_serial.is_some() {
+                    let mfa = if with_mfa {
                         "the MFA code was current"
                     } else {
                         "the role needs no MFA (else set mfa_serial in the profile)"

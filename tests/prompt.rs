@@ -42,12 +42,15 @@ fn prompt_reaches_the_terminal_while_stdout_is_captured() {
         // The code is not echoed into what eval ran, nor printed back.
         assert!(!screen.contains("AWS_SECRET_ACCESS_KEY"), "{screen}");
     });
-    let assume_role: Vec<_> = calls
+    // The typed code reached STS once (on GetSessionToken: the MFA session that serves every
+    // role behind this device).
+    let with_code: Vec<_> = calls
         .iter()
-        .filter(|c| c["Action"] == "AssumeRole")
+        .filter(|c| c.contains_key("TokenCode"))
         .collect();
-    assert_eq!(assume_role.len(), 1, "{calls:?}");
-    assert_eq!(assume_role[0]["TokenCode"], "246810");
+    assert_eq!(with_code.len(), 1, "{calls:?}");
+    assert_eq!(with_code[0]["TokenCode"], "246810");
+    assert_eq!(with_code[0]["Action"], "GetSessionToken");
 }
 
 #[test]

@@ -103,12 +103,13 @@ fn env_with(moto: &'static common::Moto) -> TestEnv {
     env
 }
 
+/// With no cache (so no MFA session), the MFA code goes on AssumeRole itself.
 #[test]
 fn one_hop_with_mfa() {
     let env = env_with(moto());
     let mut vars = HashMap::new();
     let requests = common::recorded_requests(&env, || {
-        vars = exports(&env, &["admin", "--token-code", "123456"]);
+        vars = exports(&env, &["admin", "--token-code", "123456", "--no-cache"]);
     });
     let calls: Vec<_> = requests
         .iter()
@@ -143,7 +144,7 @@ fn one_hop_with_mfa() {
 fn sends_external_id_duration_session_name_and_mfa() {
     let env = env_with(moto());
     let calls = recorded_sts_calls(&env, || {
-        exports(&env, &["partner", "--token-code", "654321"]);
+        exports(&env, &["partner", "--token-code", "654321", "--no-cache"]);
     });
     assert_eq!(calls.len(), 1, "{calls:?}");
     assert_eq!(calls[0]["ExternalId"], "partner-ext-id");
@@ -156,7 +157,14 @@ fn sends_external_id_duration_session_name_and_mfa() {
     let calls = recorded_sts_calls(&env, || {
         exports(
             &env,
-            &["partner", "--token-code", "654321", "--duration", "2h"],
+            &[
+                "partner",
+                "--token-code",
+                "654321",
+                "--duration",
+                "2h",
+                "--no-cache",
+            ],
         );
     });
     assert_eq!(calls[0]["DurationSeconds"], "7200");
@@ -169,7 +177,7 @@ fn two_hops_chain_and_cap_role_chaining_at_one_hour() {
     let calls = recorded_sts_calls(&env, || {
         let out = env
             .cmd()
-            .args(["chained", "--token-code", "123456"])
+            .args(["chained", "--token-code", "123456", "--no-cache"])
             .env("SHELL", "/bin/bash")
             .output()
             .unwrap();
@@ -180,7 +188,7 @@ fn two_hops_chain_and_cap_role_chaining_at_one_hour() {
         );
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(stderr.contains("capped to 3600s"), "{stderr}");
-        vars = exports(&env, &["chained", "--token-code", "123456"]);
+        vars = exports(&env, &["chained", "--token-code", "123456", "--no-cache"]);
     });
     let hops: Vec<&HashMap<String, String>> = calls.iter().take(2).collect();
     assert_eq!(hops[0]["RoleArn"], moto().role_arn("Administrators"));
@@ -301,7 +309,7 @@ fn verbose_names_each_step_and_no_secret() {
     let env = env_with(moto());
     let out = env
         .cmd()
-        .args(["chained", "--token-code", "975310", "-v"])
+        .args(["chained", "--token-code", "975310", "-v", "--no-cache"])
         .output()
         .unwrap();
     assert!(out.status.success());
@@ -382,7 +390,9 @@ fn auth_env() -> TestEnv {
 #[test]
 fn auth_mode_accepts_the_right_caller() {
     let env = auth_env();
-    let vars = exports(&env, &["partner", "--token-code", "123456"]);
+    // --no-cache: no MFA session, because moto's GetSessionToken returns fixed keys that its
+    // own auth mode rejects; the code goes on AssumeRole.
+    let vars = exports(&env, &["partner", "--token-code", "123456", "--no-cache"]);
     assert!(caller_arn(&env, &vars).contains(":assumed-role/Partner/partner-audit"));
 }
 

@@ -10,7 +10,6 @@ use zeroize::Zeroizing;
 use crate::cli::AssumeArgs;
 use crate::config::{Env, RegionSource};
 use crate::error::{Error, Result};
-use crate::mfa::Mfa;
 use crate::shell::{Change, Shell, render};
 
 /// Variables that were there before the first switch, kept aside so `--unset` can put them back.
@@ -33,12 +32,7 @@ pub fn run(args: &AssumeArgs, verbose: bool, env: &Env) -> Result<()> {
         let assumed = env.get("ASSUME_PROFILE").is_some();
         return emit(&render(shell, &unset_changes(&previous, assumed)));
     }
-    let mut mfa = Mfa::new(args.token_code.clone())?;
-    let plan = super::plan(&args.profile, &args.chain, env)?;
-    for notice in &plan.notices {
-        eprintln!("assume: {notice}");
-    }
-    let credentials = crate::credentials::obtain(&plan, &mut mfa, verbose)?;
+    let (plan, credentials) = super::credentials(&args.credentials, verbose, env)?;
     let expiration = credentials
         .expiry()
         .and_then(|expiry| DateTime::from(expiry).fmt(Format::DateTime).ok());

@@ -67,6 +67,8 @@ fn to_json(plan: &Plan) -> serde_json::Value {
         "source": source,
         "hops": plan.hops,
         "notices": plan.notices,
+        "mfa_session_seconds": plan.mfa_session_seconds,
+        "cache_key": crate::credentials::role_key(plan),
     })
 }
 

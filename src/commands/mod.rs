@@ -1,27 +1,59 @@
 //! One module per subcommand; this one holds what they share: from the command line to a plan.
 
 pub mod assume;
+pub mod clear;
+pub mod credential_process;
 pub mod explain;
+pub mod list;
 
-use crate::cli::{ChainArgs, ProfileArg};
+use std::time::Duration;
+
+use aws_credential_types::Credentials;
+
+use crate::cache::{Cache, Mode};
+use crate::cli::{ChainArgs, CredentialArgs, ProfileArg};
 use crate::config::{
     ChainError, ConfigError, Env, Loaded, Overrides, Plan, resolve_chain, selected_profile,
 };
 use crate::error::Result;
+use crate::mfa::Mfa;
+
+/// The credentials the command line asks for, through the cache.
+pub fn credentials(args: &CredentialArgs, verbose: bool, env: &Env) -> Result<(Plan, Credentials)> {
+    let mut mfa = Mfa::new(args.token_code.clone())?;
+    let mut cache = Cache::new(Mode::from_env(env, args.no_cache)?, env, verbose);
+    let plan = plan(&args.profile, &args.chain, env)?;
+    for notice in &plan.notices {
+        eprintln!("assume: {notice}");
+    }
+    let min_ttl = Duration::from_secs(args.min_ttl.into());
+    let credentials = crate::credentials::obtain(&plan, &mut mfa, &mut cache, min_ttl)?;
+    Ok((plan, credentials))
+}
 
 /// Reads the files and resolves the profile the command line (or the environment) names.
 pub fn plan(profile: &ProfileArg, chain: &ChainArgs, env: &Env) -> Result<Plan> {
     let loaded = Loaded::load(env)?;
     let name = selected_profile(profile.get(), env);
-    let resolved = resolve_chain(&loaded.profiles, &name).map_err(|err| match err {
-        ChainError::MissingSelected { profile } => not_found(&loaded, profile),
-        other => ConfigError::Chain(other),
-    })?;
     let overrides = Overrides {
         duration_seconds: chain.duration,
         region: chain.region.clone(),
     };
-    Ok(Plan::build(&loaded.profiles, &resolved, &overrides, env)?)
+    Ok(plan_of(&loaded, &name, &overrides, env)?)
+}
+
+/// The plan for one profile of files already loaded.
+pub fn plan_of(
+    loaded: &Loaded,
+    name: &str,
+    overrides: &Overrides,
+    env: &Env,
+) -> Result<Plan, ConfigError> {
+    let resolved = resolve_chain(&loaded.profiles, name).map_err(|err| match err {
+        ChainError::MissingSelected { profile } => not_found(loaded, profile),
+        other => ConfigError::Chain(other),
+    })?;
+    Plan::build(&loaded.profiles, &resolved, overrides, env)
 }
 
 /// "not found", with the closest names there are.

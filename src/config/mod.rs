@@ -10,7 +10,9 @@ use std::io::ErrorKind;
 
 pub use chain::{BaseProvider, ChainError, ProfileChain, RoleHop, resolve_chain};
 pub use parse::{FileKind, ParseError, ProfileSet, Section, is_identifier};
-pub use plan::{Base, Hop, Overrides, Plan, RegionSource, default_session_name};
+pub use plan::{
+    Base, Hop, Overrides, Plan, RegionSource, default_session_name, parse_human_seconds,
+};
 
 /// A view of the process environment, so that tests can hand in their own.
 #[derive(Debug, Clone, Default)]

@@ -13,6 +13,9 @@ pub const ROLE_CHAINING_MAX_SECONDS: u32 = 3600;
 pub const MIN_DURATION_SECONDS: u32 = 900;
 pub const MAX_DURATION_SECONDS: u32 = 43200;
 pub const DEFAULT_REGION: &str = "us-east-1";
+/// GetSessionToken's bounds for an IAM user, and `assume`'s default MFA session (8 h).
+pub const MFA_SESSION_RANGE: std::ops::RangeInclusive<u32> = 900..=129_600;
+pub const DEFAULT_MFA_SESSION_SECONDS: u32 = 8 * 3600;
 
 /// What the command line says over the config.
 #[derive(Debug, Clone, Default)]
@@ -114,6 +117,9 @@ pub struct Plan {
     pub hops: Vec<Hop>,
     /// Adjustments to tell the user about on stderr (e.g. a capped duration).
     pub notices: Vec<String>,
+    /// How long a cached MFA (GetSessionToken) session lasts: `mfa_session_duration`,
+    /// `ASSUME_MFA_SESSION_DURATION`, else 8 h.
+    pub mfa_session_seconds: u32,
 }
 
 impl Plan {
@@ -171,6 +177,25 @@ impl Plan {
             ));
         }
 
+        let mfa_session_seconds = match setting("mfa_session_duration")
+            .map(|(profile, value)| (profile.name.clone(), value.to_string()))
+            .or_else(|| {
+                env.get("ASSUME_MFA_SESSION_DURATION")
+                    .map(|value| (selected.clone(), value))
+            }) {
+            None => DEFAULT_MFA_SESSION_SECONDS,
+            Some((profile, text)) => parse_human_seconds(&text)
+                .filter(|seconds| MFA_SESSION_RANGE.contains(seconds))
+                .ok_or_else(|| {
+                    invalid(
+                        &profile,
+                        format!(
+                            "mfa_session_duration '{text}' must be 15 min to 36 h (e.g. 8h or 28800)"
+                        ),
+                    )
+                })?,
+        };
+
         let mut notices = Vec::new();
         let last = chain.hops.len().saturating_sub(1);
         let mut hops = Vec::with_capacity(chain.hops.len());
@@ -219,8 +244,18 @@ impl Plan {
             base,
             hops,
             notices,
+            mfa_session_seconds,
         })
     }
+}
+
+/// `28800`, `8h`, `90m`: seconds.
+pub fn parse_human_seconds(text: &str) -> Option<u32> {
+    let seconds = match text.parse::<u64>() {
+        Ok(seconds) => seconds,
+        Err(_) => humantime::parse_duration(text).ok()?.as_secs(),
+    };
+    u32::try_from(seconds).ok()
 }
 
 fn invalid(profile: &str, message: String) -> ConfigError {

@@ -1,0 +1,46 @@
+//! `assume credential-process PROFILE`: the role's credentials as the JSON the AWS SDKs and
+//! CLI read from a `credential_process` (Version 1), and nothing else on stdout.
+
+use std::io::Write;
+
+use aws_smithy_types::DateTime;
+use aws_smithy_types::date_time::Format;
+use serde::Serialize;
+use zeroize::Zeroizing;
+
+use crate::cli::CredentialArgs;
+use crate::config::Env;
+use crate::error::{Error, Result};
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Output<'a> {
+    version: u8,
+    access_key_id: &'a str,
+    secret_access_key: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    session_token: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expiration: Option<String>,
+}
+
+pub fn run(args: &CredentialArgs, verbose: bool, env: &Env) -> Result<()> {
+    let (_, credentials) = super::credentials(args, verbose, env)?;
+    let output = Output {
+        version: 1,
+        access_key_id: credentials.access_key_id(),
+        secret_access_key: credentials.secret_access_key(),
+        session_token: credentials.session_token(),
+        expiration: credentials
+            .expiry()
+            .and_then(|expiry| DateTime::from(expiry).fmt(Format::DateTime).ok()),
+    };
+    let json = Zeroizing::new(
+        serde_json::to_string(&output)
+            .map_err(|e| Error::Internal(format!("cannot write JSON: {e}")))?,
+    );
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "{}", json.as_str())
+        .and_then(|()| stdout.flush())
+        .map_err(|e| Error::Internal(format!("cannot write to stdout: {e}")))
+}

@@ -1,0 +1,130 @@
+//! `assume list [--output json]`: one row per profile, with until when it is cached.
+
+use std::io::IsTerminal;
+
+use aws_smithy_types::DateTime;
+use aws_smithy_types::date_time::Format;
+use serde::Serialize;
+
+use crate::cache::{Cache, EntryKind, Mode, unix_now};
+use crate::cli::{ListArgs, Output};
+use crate::config::{Env, Loaded, Overrides};
+use crate::credentials::role_key;
+use crate::error::{Error, Result};
+
+#[derive(Serialize)]
+struct Row {
+    profile: String,
+    role_arn: Option<String>,
+    account: Option<String>,
+    region: Option<String>,
+    mfa: bool,
+    cached_until: Option<String>,
+    /// Why this profile cannot be used as it is, if it cannot.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+pub fn run(args: &ListArgs, env: &Env) -> Result<()> {
+    let loaded = Loaded::load(env)?;
+    let index = Cache::new(Mode::from_env(env, false)?, env, false).index();
+    let now = unix_now();
+    let overrides = Overrides::default();
+    let rows: Vec<Row> = loaded
+        .profiles
+        .profiles
+        .iter()
+        .map(|(name, section)| {
+            let role_arn = section.get("role_arn").map(str::to_string);
+            let account = role_arn
+                .as_deref()
+                .and_then(|arn| arn.split(':').nth(4))
+                .filter(|account| !account.is_empty())
+                .map(str::to_string);
+            match super::plan_of(&loaded, name, &overrides, env) {
+                Ok(plan) => Row {
+                    profile: name.clone(),
+                    account,
+                    region: Some(plan.region.clone()),
+                    mfa: plan.hops.iter().any(|hop| hop.mfa_serial.is_some()),
+                    cached_until: index
+                        .get(&role_key(&plan))
+                        .filter(|entry| entry.kind == EntryKind::Role && entry.expires_at > now)
+                        .and_then(|entry| {
+                            DateTime::from_secs(entry.expires_at as i64)
+                                .fmt(Format::DateTime)
+                                .ok()
+                        }),
+                    role_arn: (!plan.hops.is_empty()).then_some(role_arn).flatten(),
+                    error: None,
+                },
+                Err(error) => Row {
+                    profile: name.clone(),
+                    role_arn,
+                    account,
+                    region: section.get("region").map(str::to_string),
+                    mfa: section.get("mfa_serial").is_some(),
+                    cached_until: None,
+                    error: Some(error.to_string()),
+                },
+            }
+        })
+        .collect();
+    let json = match args.output {
+        Some(Output::Json) => true,
+        Some(Output::Text) => false,
+        None => !std::io::stdout().is_terminal(),
+    };
+    if json {
+        let text = serde_json::to_string_pretty(&rows)
+            .map_err(|e| Error::Internal(format!("cannot write JSON: {e}")))?;
+        println!("{text}");
+    } else {
+        print_table(&rows);
+    }
+    Ok(())
+}
+
+fn print_table(rows: &[Row]) {
+    let cells: Vec<[String; 6]> = rows
+        .iter()
+        .map(|row| {
+            let role = match (&row.error, &row.role_arn) {
+                (Some(_), _) => "(invalid: see `assume explain`)".to_string(),
+                (None, Some(arn)) => arn.rsplit(":role/").next().unwrap_or(arn).to_string(),
+                (None, None) => "source".to_string(),
+            };
+            [
+                row.profile.clone(),
+                role,
+                row.account.clone().unwrap_or_else(|| "-".into()),
+                row.region.clone().unwrap_or_else(|| "-".into()),
+                if row.mfa { "yes" } else { "no" }.to_string(),
+                row.cached_until.clone().unwrap_or_else(|| "-".into()),
+            ]
+        })
+        .collect();
+    let header = [
+        "PROFILE",
+        "ROLE",
+        "ACCOUNT",
+        "REGION",
+        "MFA",
+        "CACHED UNTIL",
+    ]
+    .map(String::from);
+    let mut widths = header.clone().map(|h| h.len());
+    for row in &cells {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    for row in std::iter::once(&header).chain(&cells) {
+        let line: Vec<String> = row
+            .iter()
+            .zip(widths)
+            .map(|(cell, width)| format!("{cell:width$}"))
+            .collect();
+        println!("{}", line.join("  ").trim_end());
+    }
+}
