@@ -738,6 +738,12 @@ fn with_connection_close(response: &[u8]) -> Vec<u8> {
 // TestEnv
 // ---------------------------------------------------------------------------------------------
 
+/// Whether the tests run inside `scripts/test`'s private session keyring and D-Bus (with an
+/// unlocked gnome-keyring), where the product may use the real keyrings.
+pub fn private_keyring() -> bool {
+    std::env::var("ASSUME_PRIVATE_KEYRING").as_deref() == Ok("1")
+}
+
 /// A temp `HOME` (with `~/.aws/config` and `~/.aws/credentials`), a recording proxy in front of
 /// one moto, and commands that see only this environment.
 pub struct TestEnv {
@@ -813,7 +819,9 @@ impl TestEnv {
     /// The variables every command gets (after clearing the environment):
     /// PATH (the directory of the `assume` binary, then the test process' PATH), HOME,
     /// AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE, AWS_ENDPOINT_URL (this env's recording
-    /// proxy), AWS_EC2_METADATA_DISABLED=true, USER=tester, LANG=C.UTF-8, TERM=dumb.
+    /// proxy), AWS_EC2_METADATA_DISABLED=true, USER=tester, LANG=C.UTF-8, TERM=dumb,
+    /// XDG_CACHE_HOME=`root()/cache`; inside `scripts/test`'s private keyring session also
+    /// DBUS_SESSION_BUS_ADDRESS and XDG_RUNTIME_DIR, outside it ASSUME_CACHE=file.
     pub fn env_for_shell(&self) -> Vec<(String, String)> {
         let bin_dir = assume_bin()
             .parent()
@@ -824,7 +832,7 @@ impl TestEnv {
             _ => format!("{bin_dir}:/usr/local/bin:/usr/bin:/bin"),
         };
         let s = |p: PathBuf| p.display().to_string();
-        vec![
+        let mut vars = vec![
             ("PATH".into(), path),
             ("HOME".into(), s(self.home())),
             ("AWS_CONFIG_FILE".into(), s(self.config_path())),
@@ -837,7 +845,21 @@ impl TestEnv {
             ("USER".into(), "tester".into()),
             ("LANG".into(), "C.UTF-8".into()),
             ("TERM".into(), "dumb".into()),
-        ]
+        ];
+        vars.push(("XDG_CACHE_HOME".into(), s(self.root().join("cache"))));
+        if private_keyring() {
+            // The private session bus of `scripts/test`: its unlocked gnome-keyring is the
+            // Secret Service the product finds (its session keyring, the keyutils store).
+            vars.extend(
+                ["DBUS_SESSION_BUS_ADDRESS", "XDG_RUNTIME_DIR"]
+                    .iter()
+                    .filter_map(|name| Some((name.to_string(), std::env::var(name).ok()?))),
+            );
+        } else {
+            // Outside it, never touch the developer's own keyrings: files in the temp dir.
+            vars.push(("ASSUME_CACHE".into(), "file".into()));
+        }
+        vars
     }
 
     /// `assume` (assert_cmd) with only [`TestEnv::env_for_shell`]'s variables, cwd = HOME,
