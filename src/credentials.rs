@@ -141,6 +141,24 @@ pub fn role_key(plan: &Plan) -> String {
     )
 }
 
+/// The cache key of the MFA session a plan would use: per access key id, MFA device, region
+/// and endpoint. `None` when the plan cannot use one.
+pub fn mfa_key(plan: &Plan) -> Option<String> {
+    let serial = plan.hops.first()?.mfa_serial.as_deref()?;
+    let Base::Static { credentials, .. } = &plan.base else {
+        return None;
+    };
+    Some(cache::key(
+        "mfa",
+        &(
+            credentials.access_key_id(),
+            serial,
+            &plan.region,
+            &plan.endpoint_url,
+        ),
+    ))
+}
+
 /// Who the chain starts as, without a secret: the access key id, or the source's description.
 fn base_identity(base: &Base) -> String {
     match base {
@@ -192,15 +210,9 @@ fn mfa_session(
         }
         return Ok(None);
     }
-    let key = cache::key(
-        "mfa",
-        &(
-            base.access_key_id(),
-            serial,
-            &plan.region,
-            &plan.endpoint_url,
-        ),
-    );
+    let Some(key) = mfa_key(plan) else {
+        return Ok(None);
+    };
     if let Some(session) = cache.get(&key, min_ttl)? {
         if cache.verbose {
             eprintln!("assume: MFA session for {serial} reused");

@@ -126,8 +126,8 @@ pub struct Cache {
     dir: Option<PathBuf>,
     /// The store in use once one answered; `None` before the first access or with no cache.
     store: Option<Box<dyn CredentialStore>>,
-    /// Why earlier stores were passed over, for the fallback notice.
-    passed_over: Vec<String>,
+    /// Stores passed over in this run, and why (for the fallback notice).
+    passed_over: Vec<(StoreKind, String)>,
     /// Set when no store works at all (automatic mode): the cache is then off for this run.
     broken: bool,
     pub verbose: bool,
@@ -177,77 +177,143 @@ impl Cache {
         })
     }
 
-    /// Runs `op` on the store in use, settling on the first store that answers it. A store
-    /// that fails is passed over (automatic mode) or is an error (a forced store).
-    fn with_store<T>(
-        &mut self,
-        mut op: impl FnMut(&dyn CredentialStore) -> Result<T, StoreError>,
-    ) -> Result<Option<T>> {
-        if !self.enabled() || self.broken {
-            return Ok(None);
-        }
-        if let Some(store) = &self.store {
-            match op(store.as_ref()) {
-                Ok(value) => return Ok(Some(value)),
-                Err(e) if self.mode != Mode::Auto => return Err(cache_error(store.kind(), &e)),
-                Err(e) => {
-                    let kind = store.kind();
-                    eprintln!(
-                        "assume: {} failed ({e}); credentials are not cached",
-                        kind.describe()
-                    );
-                    self.broken = true;
-                    return Ok(None);
-                }
+    /// The store of `kind`: the one in use if it is that kind, else a newly opened one.
+    fn take_or_open(&mut self, kind: StoreKind) -> Result<Box<dyn CredentialStore>, StoreError> {
+        match self.store.take() {
+            Some(store) if store.kind() == kind => Ok(store),
+            other => {
+                self.store = other;
+                self.open(kind)
             }
         }
-        for kind in self.candidates() {
-            let attempt = self.open(kind).and_then(|store| {
-                let value = op(store.as_ref())?;
-                Ok((store, value))
-            });
-            match attempt {
-                Ok((store, value)) => {
-                    self.settled(kind);
+    }
+
+    /// A store that failed: an error when forced, else noted and skipped from now on.
+    fn pass_over(&mut self, kind: StoreKind, error: &StoreError) -> Result<()> {
+        if self.mode != Mode::Auto {
+            return Err(cache_error(kind, error));
+        }
+        self.say(&format!("cache: {} unavailable: {error}", kind.describe()));
+        self.passed_over.push((kind, error.to_string()));
+        Ok(())
+    }
+
+    /// A store's place in the order of preference.
+    fn rank(&self, kind: StoreKind) -> usize {
+        self.candidates()
+            .iter()
+            .position(|k| *k == kind)
+            .unwrap_or(usize::MAX)
+    }
+
+    fn usable(&self) -> Vec<StoreKind> {
+        if self.broken {
+            return Vec::new();
+        }
+        self.candidates()
+            .into_iter()
+            .filter(|kind| self.passed_over.iter().all(|(failed, _)| failed != kind))
+            .collect()
+    }
+
+    /// The store an earlier automatic fallback settled on, as recorded in the cache directory.
+    fn recorded_fallback(&self) -> Option<StoreKind> {
+        let text = fs::read_to_string(self.dir.as_ref()?.join("fallback")).ok()?;
+        [StoreKind::Keyutils, StoreKind::File]
+            .into_iter()
+            .find(|kind| kind.name() == text.trim())
+    }
+
+    /// The raw entry under `key`. Stores are asked in order; the first that answers is where
+    /// new entries go. A later store is asked too when an earlier run fell back to it (a
+    /// keyring that answers lookups but refuses writes, as a locked one does).
+    fn read(&mut self, key: &str) -> Result<Option<Zeroizing<Vec<u8>>>> {
+        let fallback = self.recorded_fallback();
+        let mut first_to_answer: Option<Box<dyn CredentialStore>> = None;
+        for kind in self.usable() {
+            let store = match self.take_or_open(kind) {
+                Ok(store) => store,
+                Err(e) => {
+                    self.pass_over(kind, &e)?;
+                    continue;
+                }
+            };
+            match store.get(key) {
+                Ok(Some(bytes)) => {
                     self.store = Some(store);
-                    return Ok(Some(value));
+                    return Ok(Some(bytes));
                 }
-                Err(e) if self.mode != Mode::Auto => return Err(cache_error(kind, &e)),
-                Err(e) => {
-                    self.say(&format!("cache: {} unavailable: {e}", kind.describe()));
-                    self.passed_over.push(e.to_string());
+                Ok(None) => {
+                    first_to_answer.get_or_insert(store);
+                    if fallback.is_none_or(|f| self.rank(f) <= self.rank(kind)) {
+                        break;
+                    }
                 }
+                Err(e) => self.pass_over(kind, &e)?,
             }
         }
-        eprintln!(
-            "assume: no credential store works ({}); credentials are not cached",
-            self.passed_over.join("; ")
-        );
-        self.broken = true;
+        if first_to_answer.is_some() {
+            self.store = first_to_answer;
+        }
         Ok(None)
     }
 
-    /// Tells once (per cache directory) that an automatic fallback happened, and why.
+    /// Writes an entry to the store in use, or the next one that takes it. `false` when no
+    /// store takes it (automatic mode: said once, and the run goes on uncached).
+    fn write(&mut self, key: &str, bytes: &[u8]) -> Result<bool> {
+        let mut kinds = self.usable();
+        if let Some(current) = self.store.as_ref().map(|s| s.kind()) {
+            kinds.retain(|kind| self.rank(*kind) >= self.rank(current));
+        }
+        for kind in kinds {
+            let store = match self.take_or_open(kind) {
+                Ok(store) => store,
+                Err(e) => {
+                    self.pass_over(kind, &e)?;
+                    continue;
+                }
+            };
+            match store.put(key, bytes) {
+                Ok(()) => {
+                    self.settled(kind);
+                    self.store = Some(store);
+                    return Ok(true);
+                }
+                Err(e) => self.pass_over(kind, &e)?,
+            }
+        }
+        if self.enabled() && !self.broken {
+            let reasons: Vec<&str> = self.passed_over.iter().map(|(_, r)| r.as_str()).collect();
+            eprintln!(
+                "assume: no credential store works ({}); credentials are not cached",
+                reasons.join("; ")
+            );
+            self.broken = true;
+        }
+        Ok(false)
+    }
+
+    /// Says once (per cache directory) that an automatic fallback happened, and why; forgets
+    /// it when the first store works again.
     fn settled(&self, kind: StoreKind) {
-        if self.passed_over.is_empty() {
+        let Some(dir) = &self.dir else {
+            return;
+        };
+        let marker = dir.join("fallback");
+        if self.mode != Mode::Auto || self.candidates().first() == Some(&kind) {
+            let _ = fs::remove_file(marker);
             return;
         }
-        let notice = format!(
-            "{}; caching in {} instead",
-            self.passed_over.join("; "),
-            kind.describe()
-        );
-        let marker = self.dir.as_ref().map(|dir| dir.join("fallback"));
-        let seen = marker
-            .as_ref()
-            .and_then(|path| fs::read_to_string(path).ok())
-            .is_some_and(|text| text.trim() == kind.name());
-        if !seen || self.verbose {
-            eprintln!("assume: {notice}");
+        if self.recorded_fallback() != Some(kind) || self.verbose {
+            let reasons: Vec<&str> = self.passed_over.iter().map(|(_, r)| r.as_str()).collect();
+            let why = if reasons.is_empty() {
+                "the preferred store failed before".to_string()
+            } else {
+                reasons.join("; ")
+            };
+            eprintln!("assume: {why}; caching in {} instead", kind.describe());
         }
-        if let (Some(dir), Some(marker)) = (&self.dir, marker)
-            && private_dir(dir).is_ok()
-        {
+        if private_dir(dir).is_ok() {
             let _ = fs::write(marker, kind.name());
         }
     }
@@ -273,10 +339,7 @@ impl Cache {
         min_ttl: Duration,
         announce: bool,
     ) -> Result<Option<Credentials>> {
-        let Some(found) = self.with_store(|store| store.get(key))? else {
-            return Ok(None);
-        };
-        let Some(bytes) = found else {
+        let Some(bytes) = self.read(key)? else {
             if announce {
                 self.say(&format!("cache miss ({})", self.store_name()));
             }
@@ -347,7 +410,7 @@ impl Cache {
             serde_json::to_vec(&stored)
                 .map_err(|e| Error::Internal(format!("cannot encode a cache entry: {e}")))?,
         );
-        if self.with_store(|store| store.put(key, &bytes))?.is_some() {
+        if self.write(key, &bytes)? {
             self.say(&format!("cached in {}", self.store_name()));
             let store = self.store_name().to_string();
             self.update_index(|index| {
@@ -366,20 +429,30 @@ impl Cache {
     }
 
     /// Removes `keys` from every store that can be opened (so from whichever holds them)
-    /// and from the index. Returns how many entries were found and removed.
-    pub fn forget(&mut self, keys: &[String]) -> usize {
+    /// and from the index; with `everything`, also every entry a store can list. Returns how
+    /// many entries were found and removed.
+    pub fn forget(&mut self, keys: &[String], everything: bool) -> usize {
         let mut removed = 0;
         for kind in self.candidates() {
             let Ok(store) = self.open(kind) else {
                 continue;
             };
-            for key in keys {
+            let mut keys = keys.to_vec();
+            if everything {
+                keys.extend(store.keys());
+                keys.sort();
+                keys.dedup();
+            }
+            for key in &keys {
                 if matches!(store.get(key), Ok(Some(_))) && store.delete(key).is_ok() {
                     removed += 1;
                 }
             }
         }
         self.update_index(|index| {
+            if everything {
+                index.clear();
+            }
             for key in keys {
                 index.remove(key);
             }

@@ -48,6 +48,8 @@ pub trait CredentialStore {
     fn put(&self, key: &str, value: &[u8]) -> Result<(), StoreError>;
     /// Removes the entry; a missing one is not an error.
     fn delete(&self, key: &str) -> Result<(), StoreError>;
+    /// Every key of `assume`'s in this store, where the store can list them (keyutils can't).
+    fn keys(&self) -> Vec<String>;
 }
 
 /// A keyring-core store: Secret Service, Keychain, Credential Manager or keyutils.
@@ -139,6 +141,16 @@ impl CredentialStore for KeyringStore {
             Err(e) => Err(keyring_error(e)),
         }
     }
+
+    fn keys(&self) -> Vec<String> {
+        let spec = std::collections::HashMap::from([("service", SERVICE)]);
+        self.store
+            .search(&spec)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|entry| entry.get_attributes().ok()?.remove("username"))
+            .collect()
+    }
 }
 
 /// One file per entry in a 0700 directory, each 0600 and written atomically.
@@ -183,6 +195,19 @@ impl CredentialStore for FileStore {
         temp.as_file().sync_all().map_err(fail)?;
         temp.persist(&path).map_err(|e| fail(e.error))?;
         Ok(())
+    }
+
+    fn keys(&self) -> Vec<String> {
+        fs::read_dir(&self.dir)
+            .map(|entries| {
+                entries
+                    .filter_map(|entry| {
+                        let name = entry.ok()?.file_name().into_string().ok()?;
+                        name.strip_suffix(".json").map(str::to_string)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     fn delete(&self, key: &str) -> Result<(), StoreError> {

@@ -3,7 +3,7 @@
 use crate::cache::{Cache, EntryKind, Mode};
 use crate::cli::ClearArgs;
 use crate::config::{Env, Loaded, Overrides};
-use crate::credentials::role_key;
+use crate::credentials::{mfa_key, role_key};
 use crate::error::Result;
 
 pub fn run(args: &ClearArgs, verbose: bool, env: &Env) -> Result<()> {
@@ -22,17 +22,31 @@ pub fn run(args: &ClearArgs, verbose: bool, env: &Env) -> Result<()> {
                 })
                 .map(|(key, _)| key.clone())
                 .collect();
-            // The current key too, in case the index was lost.
+            // The current keys too, in case the index was lost.
             keys.push(role_key(&plan));
+            keys.extend(mfa_key(&plan).filter(|_| args.all));
             keys
         }
-        None => index
-            .iter()
-            .filter(|(_, entry)| args.all || entry.kind == EntryKind::Role)
-            .map(|(key, _)| key.clone())
-            .collect(),
+        None => {
+            let mut keys: Vec<String> = index
+                .iter()
+                .filter(|(_, entry)| args.all || entry.kind == EntryKind::Role)
+                .map(|(key, _)| key.clone())
+                .collect();
+            // The keys of today's profiles too, in case the index was lost.
+            if let Ok(loaded) = Loaded::load(env) {
+                for name in loaded.profiles.profiles.keys() {
+                    if let Ok(plan) = super::plan_of(&loaded, name, &Overrides::default(), env) {
+                        keys.push(role_key(&plan));
+                        keys.extend(mfa_key(&plan).filter(|_| args.all));
+                    }
+                }
+            }
+            keys
+        }
     };
-    let removed = cache.forget(&keys);
+    // With --all and no profile, also whatever else of ours a store can list.
+    let removed = cache.forget(&keys, args.all && args.profile.is_none());
     let what = match (&args.profile, args.all) {
         (Some(profile), false) => format!("of profile '{profile}'"),
         (Some(profile), true) => format!("of profile '{profile}' and its MFA sessions"),

@@ -1,0 +1,2072 @@
+//! The credential cache, end to end: the Secret Service, kernel keyutils and file stores and
+//! the automatic fallbacks between them, reuse and refresh (min TTL), MFA asked once per
+//! session, single flight across processes, broken entries, `clear`, `list` and
+//! `credential-process`.
+//!
+//! Real parts only: moto on the wire (through the recording proxy of each [`TestEnv`]), the
+//! private gnome-keyring (on the private D-Bus) and the private kernel session keyring that
+//! `scripts/test` runs the tests in (see `with_private_keyring` in scripts/lib.sh), real
+//! processes (16 at once, one of them SIGKILLed) and a real terminal (tmux).
+//!
+//! Isolation: every test has its own `XDG_CACHE_HOME` inside its TestEnv and its own
+//! `mfa_serial` (moto never checks it), so MFA sessions cached per (access key id, mfa_serial)
+//! never leak between tests; the Secret Service and the session keyring are shared by all tests
+//! of this binary, so entries are always looked up by their own cache key, never by counting.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::collections::{HashMap, HashSet};
+use std::net::{TcpListener, TcpStream};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use common::{ACCOUNT_ID, StsCall, TestEnv, Tmux, assume_bin, moto, recorded_sts_calls};
+use serde_json::Value;
+
+/// Upper bound for any single `assume` run (a hang fails the test instead of blocking it).
+const RUN_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long to wait for a prompt / an exit in tmux.
+const WAIT: Duration = Duration::from_secs(15);
+/// moto's GetSessionToken always answers with these (tests/support, TESTING.md).
+const MFA_SESSION_KEY_ID: &str = "AKIAIOSFODNN7EXAMPLE";
+const MFA_SESSION_SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY";
+/// `sh -c` body that makes the kernel keyring unusable for the command it then execs: run
+/// inside `keyctl session -` (a fresh session keyring of its own), it revokes that keyring, so
+/// every keyutils operation on `@s` fails with EKEYREVOKED — without touching the session
+/// keyring the other tests share.
+const REVOKE_AND_EXEC: &str = "keyctl revoke @s && exec \"$@\"";
+
+// ---------------------------------------------------------------------------------------------
+// The environment of one test: a TestEnv, its own cache dir, a store selection
+// ---------------------------------------------------------------------------------------------
+
+/// Which store the product should end up using, and how the environment makes it so.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Store {
+    /// Automatic selection with the private Secret Service reachable (its bus address passed).
+    SecretService,
+    /// Automatic selection with no session bus at all (no `DBUS_SESSION_BUS_ADDRESS`, an empty
+    /// `XDG_RUNTIME_DIR`): falls back to the kernel keyring.
+    Keyutils,
+    /// Automatic selection with the bus address pointing nowhere and the kernel session keyring
+    /// revoked (each command runs as `keyctl session - sh -c 'keyctl revoke @s && exec …'`):
+    /// falls back to files.
+    FileFallback,
+    /// `ASSUME_CACHE=file` (bus pointing nowhere, so nothing could reach a keyring anyway).
+    File,
+    /// Automatic selection on a session bus where nothing provides the Secret Service: each
+    /// command runs under its own `dbus-run-session` with a config without service
+    /// directories (so nothing is activated). Falls back to the kernel keyring.
+    BusWithoutSecretService,
+    /// Automatic selection on a session bus whose Secret Service (gnome-keyring, activated by
+    /// the bus as on a desktop) has only a locked login keyring and no way to prompt for its
+    /// password: each command runs under its own `dbus-run-session`, with `XDG_DATA_HOME`
+    /// pointing at a login keyring made beforehand with a password. Falls back to keyutils.
+    LockedSecretService,
+}
+
+/// dbus-daemon config of a session bus with nothing activatable.
+const BARE_BUS_CONF: &str = r#"<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:tmpdir=/tmp</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+"#;
+
+struct Cx {
+    env: TestEnv,
+    store: Store,
+    /// `XDG_CACHE_HOME` (inside the TestEnv's root).
+    cache_home: PathBuf,
+    /// This test's own `mfa_serial`.
+    mfa: String,
+}
+
+/// A process-wide unique suffix: this test's mfa_serial must not be any other test's.
+fn unique_suffix() -> String {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    format!(
+        "{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::SeqCst)
+    )
+}
+
+/// The tests must run inside the private keyrings of `scripts/test`, never the developer's.
+fn require_private_keyrings() {
+    let private = std::env::var("ASSUME_PRIVATE_KEYRING").unwrap_or_default();
+    let bus = std::env::var("DBUS_SESSION_BUS_ADDRESS").unwrap_or_default();
+    assert!(
+        private == "1" && !bus.is_empty(),
+        "the cache tests need the private Secret Service and session keyring of scripts/test \
+         (ASSUME_PRIVATE_KEYRING={private:?}, DBUS_SESSION_BUS_ADDRESS={bus:?}); run \
+         `scripts/test cache`, or `source scripts/lib.sh && with_private_keyring cargo test \
+         --test cache`"
+    );
+}
+
+/// The standard profiles: `alice` (static keys), `admin` and `readonly` (two roles behind the
+/// same MFA device), `plain` (a role without MFA).
+fn standard_config(mfa: &str) -> String {
+    let m = moto();
+    format!(
+        "[profile alice]\nregion = eu-west-1\n\
+         [profile admin]\nrole_arn = {admin}\nsource_profile = alice\nmfa_serial = {mfa}\n\
+         [profile readonly]\nrole_arn = {readonly}\nsource_profile = alice\nmfa_serial = {mfa}\n\
+         [profile plain]\nrole_arn = {admin}\nsource_profile = alice\n",
+        admin = m.role_arn("Administrators"),
+        readonly = m.role_arn("ReadOnly"),
+    )
+}
+
+impl Cx {
+    fn new(store: Store) -> Cx {
+        require_private_keyrings();
+        let env = TestEnv::new(moto());
+        let mfa = format!("arn:aws:iam::{ACCOUNT_ID}:mfa/cache-{}", unique_suffix());
+        env.write_config(&standard_config(&mfa));
+        env.alice_credentials();
+        let cache_home = env.root().join("xdg-cache");
+        std::fs::create_dir_all(env.root().join("run")).unwrap();
+        let cx = Cx {
+            env,
+            store,
+            cache_home,
+            mfa,
+        };
+        match store {
+            Store::BusWithoutSecretService => {
+                std::fs::write(cx.env.root().join("bus.conf"), BARE_BUS_CONF).unwrap();
+            }
+            Store::LockedSecretService => cx.make_locked_login_keyring(),
+            _ => {}
+        }
+        cx
+    }
+
+    /// `XDG_DATA_HOME` of the locked Secret Service.
+    fn keyring_data(&self) -> PathBuf {
+        self.env.root().join("keyring-data")
+    }
+
+    /// A gnome-keyring login keyring with a password, made on a throwaway bus; every later
+    /// daemon that opens it without the password finds it locked.
+    fn make_locked_login_keyring(&self) {
+        let data = self.keyring_data();
+        std::fs::create_dir_all(&data).unwrap();
+        let out = Command::new("dbus-run-session")
+            .args(["--", "sh", "-c"])
+            .arg(
+                "printf %s secret-pw | gnome-keyring-daemon --unlock --components=secrets \
+                 >/dev/null && printf %s v | secret-tool store --label probe service probe \
+                 username probe",
+            )
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.env.home())
+            .env("XDG_DATA_HOME", &data)
+            .env("XDG_RUNTIME_DIR", self.env.root().join("run"))
+            .stdin(Stdio::null())
+            .output()
+            .expect("run dbus-run-session (dbus) and gnome-keyring-daemon");
+        assert!(
+            out.status.success() && data.join("keyrings").join("login.keyring").is_file(),
+            "could not make a login keyring: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// What each command runs under, before `assume` itself.
+    fn wrapper(&self) -> Vec<String> {
+        let strings = |v: &[&str]| v.iter().map(|s| (*s).to_string()).collect::<Vec<_>>();
+        match self.store {
+            Store::FileFallback => {
+                strings(&["keyctl", "session", "-", "sh", "-c", REVOKE_AND_EXEC, "sh"])
+            }
+            Store::BusWithoutSecretService => vec![
+                "dbus-run-session".into(),
+                format!(
+                    "--config-file={}",
+                    self.env.root().join("bus.conf").display()
+                ),
+                "--".into(),
+            ],
+            Store::LockedSecretService => strings(&["dbus-run-session", "--"]),
+            _ => Vec::new(),
+        }
+    }
+
+    /// `wrapper… assume`, as a program and its first arguments.
+    fn program(&self) -> (PathBuf, Vec<PathBuf>) {
+        let mut all: Vec<PathBuf> = self.wrapper().into_iter().map(PathBuf::from).collect();
+        all.push(assume_bin());
+        let program = all.remove(0);
+        (program, all)
+    }
+
+    /// `$XDG_CACHE_HOME/assume`.
+    fn cache_dir(&self) -> PathBuf {
+        self.cache_home.join("assume")
+    }
+
+    fn entry_path(&self, key: &str) -> PathBuf {
+        self.cache_dir().join("entries").join(format!("{key}.json"))
+    }
+
+    /// The TestEnv's variables, with this test's XDG_CACHE_HOME, SHELL=/bin/bash and the
+    /// variables that select the store.
+    fn vars(&self) -> Vec<(String, String)> {
+        let mut vars: Vec<(String, String)> = self
+            .env
+            .env_for_shell()
+            .into_iter()
+            // The harness' own choices of these are replaced by the store selection below.
+            .filter(|(k, _)| {
+                ![
+                    "DBUS_SESSION_BUS_ADDRESS",
+                    "XDG_RUNTIME_DIR",
+                    "XDG_CACHE_HOME",
+                    "XDG_DATA_HOME",
+                    "ASSUME_CACHE",
+                ]
+                .contains(&k.as_str())
+            })
+            .collect();
+        let s = |p: PathBuf| p.display().to_string();
+        vars.push(("XDG_CACHE_HOME".into(), s(self.cache_home.clone())));
+        vars.push(("SHELL".into(), "/bin/bash".into()));
+        let nowhere = format!("unix:path={}", self.env.root().join("no-bus").display());
+        match self.store {
+            Store::SecretService => vars.push((
+                "DBUS_SESSION_BUS_ADDRESS".into(),
+                std::env::var("DBUS_SESSION_BUS_ADDRESS").unwrap(),
+            )),
+            // No address at all, and no $XDG_RUNTIME_DIR/bus to guess either.
+            Store::Keyutils => {
+                vars.push(("XDG_RUNTIME_DIR".into(), s(self.env.root().join("run"))))
+            }
+            Store::FileFallback => vars.push(("DBUS_SESSION_BUS_ADDRESS".into(), nowhere)),
+            Store::File => {
+                vars.push(("DBUS_SESSION_BUS_ADDRESS".into(), nowhere));
+                vars.push(("ASSUME_CACHE".into(), "file".into()));
+            }
+            // dbus-run-session sets the address.
+            Store::BusWithoutSecretService => {
+                vars.push(("XDG_RUNTIME_DIR".into(), s(self.env.root().join("run"))));
+            }
+            Store::LockedSecretService => {
+                vars.push(("XDG_RUNTIME_DIR".into(), s(self.env.root().join("run"))));
+                vars.push(("XDG_DATA_HOME".into(), s(self.keyring_data())));
+            }
+        }
+        vars
+    }
+
+    /// `assume` with [`Cx::vars`], under [`Cx::wrapper`]; more arguments and variables may be
+    /// added.
+    fn cmd(&self) -> assert_cmd::Command {
+        let (program, args) = self.program();
+        let mut cmd = assert_cmd::Command::new(program);
+        cmd.args(args)
+            .env_clear()
+            .envs(self.vars())
+            .current_dir(self.env.home())
+            .timeout(RUN_TIMEOUT);
+        cmd
+    }
+
+    /// Same as [`Cx::cmd`], as a std Command (spawn).
+    fn std_cmd(&self) -> Command {
+        let (program, args) = self.program();
+        let mut cmd = Command::new(program);
+        cmd.args(args)
+            .env_clear()
+            .envs(self.vars())
+            .current_dir(self.env.home())
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    /// `program` under [`Cx::wrapper`] with the same variables.
+    fn wrapped(&self, program: &str) -> Command {
+        let mut all = self.wrapper();
+        all.push(program.to_string());
+        let mut cmd = Command::new(&all[0]);
+        cmd.args(&all[1..])
+            .env_clear()
+            .envs(self.vars())
+            .current_dir(self.env.home())
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    /// Any program with the same variables.
+    fn command(&self, program: &str) -> Command {
+        let mut cmd = Command::new(program);
+        cmd.env_clear()
+            .envs(self.vars())
+            .current_dir(self.env.home())
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    fn tmux(&self, shell_command: &str) -> Tmux {
+        assert!(self.wrapper().is_empty(), "not wired for tmux");
+        Tmux::new(shell_command, &self.vars())
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.cmd().args(args).output().unwrap()
+    }
+
+    /// Runs `assume ARGS`, asserts success, returns stderr.
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert_success(args, &out);
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    }
+
+    /// Runs `assume ARGS` (exports), evaluates them with bash; the exported variables and
+    /// assume's stderr.
+    fn exports_with(&self, cmd: &mut assert_cmd::Command, args: &[&str]) -> (Vars, String) {
+        let out = cmd.args(args).output().unwrap();
+        assert_success(args, &out);
+        let script = format!(
+            "{}\nenv -0",
+            String::from_utf8(out.stdout).expect("utf-8 exports")
+        );
+        let shown = self.command("bash").args(["-c", &script]).output().unwrap();
+        assert!(shown.status.success(), "bash could not eval the exports");
+        let vars = shown
+            .stdout
+            .split(|b| *b == 0)
+            .filter_map(|entry| {
+                let entry = String::from_utf8_lossy(entry);
+                let (k, v) = entry.split_once('=')?;
+                Some((k.to_string(), v.to_string()))
+            })
+            .collect();
+        (vars, String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+
+    fn exports(&self, args: &[&str]) -> Vars {
+        self.exports_with(&mut self.cmd(), args).0
+    }
+
+    /// `assume ARGS` → (AccessKeyId exported, STS calls made, stderr).
+    fn key_id_and_calls(&self, args: &[&str]) -> (String, Vec<StsCall>, String) {
+        self.key_id_and_calls_with(&mut self.cmd(), args)
+    }
+
+    fn key_id_and_calls_with(
+        &self,
+        cmd: &mut assert_cmd::Command,
+        args: &[&str],
+    ) -> (String, Vec<StsCall>, String) {
+        let mut result = None;
+        let calls = recorded_sts_calls(&self.env, || {
+            result = Some(self.exports_with(cmd, args));
+        });
+        let (vars, stderr) = result.unwrap();
+        (vars["AWS_ACCESS_KEY_ID"].clone(), calls, stderr)
+    }
+
+    /// `cache_key` from `assume explain PROFILE --output json` (same environment).
+    fn cache_key(&self, profile: &str) -> String {
+        let out = self
+            .cmd()
+            .args(["explain", profile, "--output", "json"])
+            .output()
+            .unwrap();
+        assert_success(&["explain", profile], &out);
+        let json: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "explain printed no JSON ({e}): {}",
+                String::from_utf8_lossy(&out.stdout)
+            )
+        });
+        json["cache_key"]
+            .as_str()
+            .unwrap_or_else(|| panic!("explain --output json has no \"cache_key\" string: {json}"))
+            .to_string()
+    }
+
+    /// `assume credential-process ARGS` → its JSON document (checked for the exact shape).
+    fn credential_process(&self, args: &[&str]) -> Value {
+        let mut all = vec!["credential-process"];
+        all.extend_from_slice(args);
+        let out = self.run(&all);
+        assert_success(&all, &out);
+        check_credential_process_json(&out.stdout)
+    }
+}
+
+type Vars = HashMap<String, String>;
+
+fn assert_success(args: &[&str], out: &Output) {
+    assert!(
+        out.status.success(),
+        "assume {args:?} failed ({}):\nstdout: {}\nstderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn actions(calls: &[StsCall]) -> Vec<&str> {
+    calls.iter().map(|c| c["Action"].as_str()).collect()
+}
+
+/// Lines of `stderr` that announce a store fallback.
+fn fallback_lines(stderr: &str) -> Vec<&str> {
+    stderr
+        .lines()
+        .filter(|l| l.contains("caching in"))
+        .collect()
+}
+
+/// What a fallback line says after "caching in" (before it: why the other stores failed,
+/// which may name them too).
+fn store_named(line: &str) -> &str {
+    line.split_once("caching in").map_or("", |(_, rest)| rest)
+}
+
+/// `YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)`.
+fn is_rfc3339(s: &str) -> bool {
+    let b = s.as_bytes();
+    let digits =
+        |r: std::ops::Range<usize>| r.clone().all(|i| b.get(i).is_some_and(u8::is_ascii_digit));
+    if b.len() < 20
+        || !digits(0..4)
+        || b[4] != b'-'
+        || !digits(5..7)
+        || b[7] != b'-'
+        || !digits(8..10)
+        || !matches!(b[10], b'T' | b't')
+        || !digits(11..13)
+        || b[13] != b':'
+        || !digits(14..16)
+        || b[16] != b':'
+        || !digits(17..19)
+    {
+        return false;
+    }
+    let mut rest = &s[19..];
+    if let Some(frac) = rest.strip_prefix('.') {
+        let n = frac.bytes().take_while(u8::is_ascii_digit).count();
+        if n == 0 {
+            return false;
+        }
+        rest = &frac[n..];
+    }
+    match rest.as_bytes() {
+        [b'Z' | b'z'] => true,
+        [b'+' | b'-', h1, h2, b':', m1, m2] => [h1, h2, m1, m2].iter().all(|c| c.is_ascii_digit()),
+        _ => false,
+    }
+}
+
+/// Exactly `{"Version": 1, "AccessKeyId", "SecretAccessKey", "SessionToken", "Expiration"}`.
+fn check_credential_process_json(stdout: &[u8]) -> Value {
+    let json: Value = serde_json::from_slice(stdout).unwrap_or_else(|e| {
+        panic!(
+            "credential-process printed no JSON ({e}): {}",
+            String::from_utf8_lossy(stdout)
+        )
+    });
+    let obj = json.as_object().expect("a JSON object");
+    let keys: HashSet<&str> = obj.keys().map(String::as_str).collect();
+    assert_eq!(
+        keys,
+        HashSet::from([
+            "Version",
+            "AccessKeyId",
+            "SecretAccessKey",
+            "SessionToken",
+            "Expiration"
+        ]),
+        "{json}"
+    );
+    assert_eq!(json["Version"], Value::from(1), "{json}");
+    for k in ["AccessKeyId", "SecretAccessKey", "SessionToken"] {
+        assert!(
+            json[k].as_str().is_some_and(|s| !s.is_empty()),
+            "{k}: {json}"
+        );
+    }
+    let exp = json["Expiration"].as_str().unwrap_or_default();
+    assert!(is_rfc3339(exp), "Expiration is not RFC 3339: {json}");
+    json
+}
+
+/// Every regular file under `dir`, recursively.
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let Ok(ft) = e.file_type() else { continue };
+            if ft.is_dir() {
+                stack.push(e.path());
+            } else if ft.is_file() {
+                out.push(e.path());
+            }
+        }
+    }
+    out
+}
+
+/// Files under `dir` (except those `allowed`) whose bytes contain any of `secrets`.
+fn files_containing(dir: &Path, secrets: &[&str], allowed: impl Fn(&Path) -> bool) -> Vec<String> {
+    files_under(dir)
+        .into_iter()
+        .filter(|p| !allowed(p))
+        .filter(|p| {
+            let bytes = std::fs::read(p).unwrap_or_default();
+            secrets
+                .iter()
+                .any(|s| bytes.windows(s.len()).any(|w| w == s.as_bytes()))
+        })
+        .map(|p| p.display().to_string())
+        .collect()
+}
+
+fn mode(path: &Path) -> u32 {
+    std::fs::metadata(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+/// The Secret Service item `service=assume username=KEY` (its secret), via the real
+/// `secret-tool` on the private bus.
+fn secret_service_lookup(key: &str) -> Option<String> {
+    let out = Command::new("secret-tool")
+        .args(["lookup", "service", "assume", "username", key])
+        .stdin(Stdio::null())
+        .output()
+        .expect("run secret-tool (libsecret-tools)");
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Stores `secret` as the item `service=assume username=KEY`, as another program could.
+fn secret_service_store(key: &str, secret: &str) {
+    let mut child = Command::new("secret-tool")
+        .args([
+            "store", "--label", "x", "service", "assume", "username", key,
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("run secret-tool");
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(secret.as_bytes()).unwrap();
+    }
+    assert!(child.wait().unwrap().success(), "secret-tool store failed");
+}
+
+/// The id of the user key `keyring:KEY@assume` in this (private) session keyring.
+fn keyutils_search(key: &str) -> Option<String> {
+    let out = Command::new("keyctl")
+        .args(["search", "@s", "user", &format!("keyring:{key}@assume")])
+        .stdin(Stdio::null())
+        .output()
+        .expect("run keyctl (keyutils)");
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// The payload of the user key `keyring:KEY@assume`.
+fn keyutils_read(key: &str) -> Option<String> {
+    let id = keyutils_search(key)?;
+    let out = Command::new("keyctl")
+        .args(["pipe", &id])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// `keyctl padd user keyring:KEY@assume @s` with `payload`, as another program could.
+fn keyutils_store(key: &str, payload: &str) {
+    let mut child = Command::new("keyctl")
+        .args(["padd", "user", &format!("keyring:{key}@assume"), "@s"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run keyctl");
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(payload.as_bytes()).unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "keyctl padd user keyring:{key}@assume @s failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The cached secret of `key`, from whichever store `store` means.
+fn stored_secret(cx: &Cx, key: &str) -> Option<String> {
+    match cx.store {
+        Store::SecretService => secret_service_lookup(key),
+        Store::Keyutils | Store::BusWithoutSecretService | Store::LockedSecretService => {
+            keyutils_read(key)
+        }
+        Store::File | Store::FileFallback => std::fs::read_to_string(cx.entry_path(key)).ok(),
+    }
+}
+
+/// The stored secret is a JSON document holding these credentials.
+fn assert_entry_holds(secret: &str, vars: &Vars) {
+    let json: Value = serde_json::from_str(secret.trim())
+        .unwrap_or_else(|e| panic!("the cached secret is not JSON ({e}): {secret}"));
+    let text = json.to_string();
+    for k in [
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+    ] {
+        assert!(
+            text.contains(&vars[k]),
+            "the cached entry lacks {k}: {text}"
+        );
+    }
+    // The expiration, as RFC 3339 text or as Unix seconds.
+    let exp = &vars["AWS_CREDENTIAL_EXPIRATION"];
+    let secs = unix_seconds(exp).unwrap_or_else(|| panic!("not RFC 3339: {exp}"));
+    assert!(
+        text.contains(&exp[..19]) || text.contains(&secs.to_string()),
+        "the cached entry lacks the expiration {exp} ({secs}): {text}"
+    );
+}
+
+/// `2026-11-22T17:35:12.5Z` → Unix seconds (UTC only, which is what `assume` exports).
+fn unix_seconds(rfc3339: &str) -> Option<i64> {
+    if !is_rfc3339(rfc3339) || !rfc3339.ends_with(['Z', 'z']) {
+        return None;
+    }
+    let n = |r: std::ops::Range<usize>| rfc3339.get(r)?.parse::<i64>().ok();
+    let (y, m, d) = (n(0..4)?, n(5..7)?, n(8..10)?);
+    let (hh, mm, ss) = (n(11..13)?, n(14..16)?, n(17..19)?);
+    // Days from civil (Howard Hinnant's algorithm).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(days * 86_400 + hh * 3600 + mm * 60 + ss)
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1-4. The stores
+// ---------------------------------------------------------------------------------------------
+
+/// Default environment with a reachable Secret Service: the MFA code is needed once, the second
+/// call is served from the Secret Service without STS, and no file holds a secret.
+#[test]
+fn secret_service_is_the_default_store() {
+    let cx = Cx::new(Store::SecretService);
+    let (first, stderr1) = cx.exports_with(&mut cx.cmd(), &["admin", "--token-code", "123456"]);
+    assert!(
+        fallback_lines(&stderr1).is_empty(),
+        "no fallback: {stderr1}"
+    );
+
+    let (second, calls, stderr2) = cx.key_id_and_calls(&["admin"]);
+    assert!(
+        calls.is_empty(),
+        "the second call made STS calls: {calls:?}"
+    );
+    assert_eq!(second, first["AWS_ACCESS_KEY_ID"]);
+    assert!(fallback_lines(&stderr2).is_empty(), "{stderr2}");
+
+    // In the Secret Service under its key, as a JSON document with the credentials.
+    let key = cx.cache_key("admin");
+    let secret = secret_service_lookup(&key)
+        .unwrap_or_else(|| panic!("no Secret Service item service=assume username={key}"));
+    assert_entry_holds(&secret, &first);
+    let search = Command::new("secret-tool")
+        .args(["search", "--all", "service", "assume"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&search.stdout).contains(&first["AWS_ACCESS_KEY_ID"]),
+        "secret-tool search --all service assume does not show the entry"
+    );
+    // Not in the kernel keyring.
+    assert_eq!(keyutils_search(&key), None);
+
+    // No file anywhere under the test's root (HOME, XDG_CACHE_HOME) holds a secret.
+    let leaks = files_containing(
+        cx.env.root(),
+        &[
+            &first["AWS_SECRET_ACCESS_KEY"],
+            &first["AWS_SESSION_TOKEN"],
+            MFA_SESSION_SECRET,
+        ],
+        |_| false,
+    );
+    assert!(leaks.is_empty(), "secrets written to files: {leaks:?}");
+
+    // The index knows the entry (key, profile, expiration) without any secret.
+    let index = std::fs::read_to_string(cx.cache_dir().join("index.json"))
+        .expect("$XDG_CACHE_HOME/assume/index.json");
+    assert!(index.contains(&key), "index.json lacks the key: {index}");
+    assert!(
+        index.contains("\"admin\""),
+        "index.json lacks the profile: {index}"
+    );
+    let exp = &first["AWS_CREDENTIAL_EXPIRATION"];
+    let secs = unix_seconds(exp).unwrap().to_string();
+    assert!(
+        index.contains(&exp[..19]) || index.contains(&secs),
+        "index.json lacks the expiration {exp} ({secs}): {index}"
+    );
+    assert_eq!(mode(&cx.cache_dir()), 0o700);
+}
+
+/// No usable Secret Service: one note that it caches in the kernel keyring, hits afterwards, the
+/// key is in the session keyring, and the note is not repeated.
+fn falls_back_to_keyutils(store: Store) {
+    let cx = Cx::new(store);
+    if store != Store::Keyutils {
+        // The premise: on that bus, nobody can store a secret.
+        let probe = cx
+            .wrapped("secret-tool")
+            .args(["store", "--label", "p", "service", "probe", "username", "p"])
+            .output()
+            .unwrap();
+        assert!(
+            !probe.status.success(),
+            "{store:?}: secret-tool could store a secret"
+        );
+    }
+    let (first, calls, stderr) = cx.key_id_and_calls(&["admin", "--token-code", "123456"]);
+    assert!(!calls.is_empty());
+    let notes = fallback_lines(&stderr);
+    assert_eq!(notes.len(), 1, "{store:?}: one fallback line: {stderr}");
+    assert!(store_named(notes[0]).contains("keyutils"), "{stderr}");
+
+    let (second, calls, stderr) = cx.key_id_and_calls(&["admin"]);
+    assert!(
+        calls.is_empty(),
+        "{store:?}: the second call made STS calls: {calls:?}"
+    );
+    assert_eq!(second, first);
+    assert!(
+        fallback_lines(&stderr).is_empty(),
+        "{store:?}: the fallback is announced once per cache dir: {stderr}"
+    );
+
+    let key = cx.cache_key("admin");
+    let shown = cx.command("keyctl").args(["show", "@s"]).output().unwrap();
+    let shown = String::from_utf8_lossy(&shown.stdout);
+    assert!(
+        shown.contains(&format!("keyring:{key}@assume")),
+        "keyctl show @s lacks keyring:{key}@assume:\n{shown}"
+    );
+    let payload = keyutils_read(&key).unwrap();
+    assert!(payload.contains(&first), "{payload}");
+    assert_eq!(
+        secret_service_lookup(&key),
+        None,
+        "not in the Secret Service"
+    );
+
+    // A third call (a miss for another profile) still says nothing about the fallback.
+    let stderr = cx.ok(&["plain"]);
+    assert!(fallback_lines(&stderr).is_empty(), "{store:?}: {stderr}");
+
+    let leaks = files_containing(cx.env.root(), &[MFA_SESSION_SECRET], |_| false);
+    assert!(leaks.is_empty(), "secrets written to files: {leaks:?}");
+}
+
+#[test]
+fn no_session_bus_falls_back_to_keyutils() {
+    falls_back_to_keyutils(Store::Keyutils);
+}
+
+#[test]
+fn bus_without_secret_service_falls_back_to_keyutils() {
+    falls_back_to_keyutils(Store::BusWithoutSecretService);
+}
+
+#[test]
+fn locked_keyring_falls_back_to_keyutils() {
+    falls_back_to_keyutils(Store::LockedSecretService);
+}
+
+/// No Secret Service and a kernel keyring that fails for real: files, 0600 in a 0700 dir.
+#[test]
+fn no_keyring_at_all_falls_back_to_files() {
+    let cx = Cx::new(Store::FileFallback);
+    // The premise: inside `keyctl session - sh -c 'keyctl revoke @s && …'` keyutils fails.
+    let probe = cx
+        .command("keyctl")
+        .args(["session", "-", "sh", "-c", REVOKE_AND_EXEC, "sh"])
+        .args(["keyctl", "add", "user", "probe", "x", "@s"])
+        .output()
+        .unwrap();
+    assert!(
+        !probe.status.success(),
+        "keyctl add works in a revoked session keyring?"
+    );
+
+    let (first, stderr1) = cx.exports_with(&mut cx.cmd(), &["admin", "--token-code", "123456"]);
+    let notes = fallback_lines(&stderr1);
+    assert_eq!(notes.len(), 1, "one fallback line: {stderr1}");
+    assert!(store_named(notes[0]).contains("file"), "{stderr1}");
+
+    let (second, calls, stderr2) = cx.key_id_and_calls(&["admin"]);
+    assert!(
+        calls.is_empty(),
+        "the second call made STS calls: {calls:?}"
+    );
+    assert_eq!(second, first["AWS_ACCESS_KEY_ID"]);
+    assert!(fallback_lines(&stderr2).is_empty(), "{stderr2}");
+
+    let key = cx.cache_key("admin");
+    let entry = cx.entry_path(&key);
+    let text = std::fs::read_to_string(&entry)
+        .unwrap_or_else(|e| panic!("no file entry {}: {e}", entry.display()));
+    assert_entry_holds(&text, &first);
+    assert_eq!(mode(&entry), 0o600, "{}", entry.display());
+    assert_eq!(mode(&cx.cache_dir()), 0o700);
+    assert_eq!(secret_service_lookup(&key), None);
+    assert_eq!(keyutils_search(&key), None);
+    check_file_store_hygiene(&cx, &[&first["AWS_SECRET_ACCESS_KEY"], MFA_SESSION_SECRET]);
+}
+
+/// Secrets only in `entries/*.json` (never in the index, the locks or elsewhere), and no
+/// leftover temp files next to the entries.
+fn check_file_store_hygiene(cx: &Cx, secrets: &[&str]) {
+    let entries = cx.cache_dir().join("entries");
+    let leaks = files_containing(cx.env.root(), secrets, |p| {
+        p.parent() == Some(entries.as_path()) && p.extension().is_some_and(|e| e == "json")
+    });
+    assert!(
+        leaks.is_empty(),
+        "secrets outside entries/*.json: {leaks:?}"
+    );
+    for f in files_under(&entries) {
+        let name = f.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(
+            name.ends_with(".json") && !name.starts_with('.'),
+            "stray file in entries/ (an unfinished temp file?): {name}"
+        );
+        assert_eq!(mode(&f), 0o600, "{}", f.display());
+    }
+}
+
+/// Without `XDG_CACHE_HOME` the cache dir is `$HOME/.cache/assume`.
+#[test]
+fn cache_dir_defaults_to_home_dot_cache() {
+    let cx = Cx::new(Store::File);
+    let key = cx.cache_key("plain");
+    let mut cmd = cx.cmd();
+    cmd.env_remove("XDG_CACHE_HOME");
+    let (first, calls, _) = cx.key_id_and_calls_with(&mut cmd, &["plain"]);
+    assert_eq!(actions(&calls), ["AssumeRole"]);
+    let dir = cx.env.home().join(".cache").join("assume");
+    let entry = dir.join("entries").join(format!("{key}.json"));
+    assert!(entry.is_file(), "no {}", entry.display());
+    assert_eq!(mode(&dir), 0o700);
+    assert_eq!(mode(&entry), 0o600);
+    assert!(!cx.cache_home.exists(), "XDG_CACHE_HOME was not even set");
+    let mut cmd = cx.cmd();
+    cmd.env_remove("XDG_CACHE_HOME");
+    let (again, calls, _) = cx.key_id_and_calls_with(&mut cmd, &["plain"]);
+    assert!(calls.is_empty(), "{calls:?}");
+    assert_eq!(again, first);
+}
+
+/// `ASSUME_CACHE=file` wins over a reachable Secret Service; `ASSUME_CACHE=keyutils` likewise.
+#[test]
+fn assume_cache_forces_a_store() {
+    let cx = Cx::new(Store::SecretService);
+    let key = cx.cache_key("plain");
+
+    let mut forced = cx.cmd();
+    forced.env("ASSUME_CACHE", "file");
+    let (first, calls, stderr) = cx.key_id_and_calls_with(&mut forced, &["plain"]);
+    assert_eq!(actions(&calls), ["AssumeRole"]);
+    assert!(
+        fallback_lines(&stderr).is_empty(),
+        "forced, not a fallback: {stderr}"
+    );
+    assert!(cx.entry_path(&key).is_file(), "no entries/{key}.json");
+    assert_eq!(mode(&cx.entry_path(&key)), 0o600);
+    assert_eq!(
+        secret_service_lookup(&key),
+        None,
+        "forced file, yet in the Secret Service"
+    );
+    assert_eq!(keyutils_search(&key), None);
+    let mut forced = cx.cmd();
+    forced.env("ASSUME_CACHE", "file");
+    let (again, calls, _) = cx.key_id_and_calls_with(&mut forced, &["plain"]);
+    assert!(calls.is_empty(), "{calls:?}");
+    assert_eq!(again, first);
+
+    // A different store is a different cache: keyutils misses, then holds it.
+    let mut forced = cx.cmd();
+    forced.env("ASSUME_CACHE", "keyutils");
+    let (in_keyutils, calls, stderr) = cx.key_id_and_calls_with(&mut forced, &["plain"]);
+    assert_eq!(actions(&calls), ["AssumeRole"], "{stderr}");
+    assert!(fallback_lines(&stderr).is_empty(), "{stderr}");
+    let payload = keyutils_read(&key).expect("forced keyutils: no keyring:<key>@assume");
+    assert!(payload.contains(&in_keyutils));
+    assert_eq!(secret_service_lookup(&key), None);
+
+    // ASSUME_CACHE=keyring uses the Secret Service.
+    let mut forced = cx.cmd();
+    forced.env("ASSUME_CACHE", "keyring");
+    let (in_keyring, calls, _) = cx.key_id_and_calls_with(&mut forced, &["plain"]);
+    assert_eq!(actions(&calls), ["AssumeRole"]);
+    assert!(secret_service_lookup(&key).unwrap().contains(&in_keyring));
+}
+
+/// `ASSUME_CACHE=none` and `--no-cache`: every call goes to STS and nothing is read or written.
+#[test]
+fn no_cache_reads_and_writes_nothing() {
+    let cx = Cx::new(Store::SecretService);
+    let key = cx.cache_key("plain");
+    let mut seen = HashSet::new();
+    for _ in 0..2 {
+        let mut none = cx.cmd();
+        none.env("ASSUME_CACHE", "none");
+        let (id, calls, _) = cx.key_id_and_calls_with(&mut none, &["plain"]);
+        assert_eq!(actions(&calls), ["AssumeRole"]);
+        assert!(seen.insert(id));
+    }
+    for _ in 0..2 {
+        let (id, calls, _) = cx.key_id_and_calls(&["plain", "--no-cache"]);
+        assert_eq!(actions(&calls), ["AssumeRole"]);
+        assert!(seen.insert(id));
+    }
+    assert_eq!(
+        secret_service_lookup(&key),
+        None,
+        "written despite no cache"
+    );
+    assert_eq!(keyutils_search(&key), None);
+    let written: Vec<PathBuf> = files_under(&cx.cache_home)
+        .into_iter()
+        .filter(|p| p.starts_with(cx.cache_dir().join("entries")) || p.ends_with("index.json"))
+        .collect();
+    assert!(written.is_empty(), "written despite no cache: {written:?}");
+
+    // With an entry cached, --no-cache neither uses it nor replaces it.
+    let (cached, _, _) = cx.key_id_and_calls(&["plain"]);
+    let (id, calls, _) = cx.key_id_and_calls(&["plain", "--no-cache"]);
+    assert_eq!(actions(&calls), ["AssumeRole"], "--no-cache read the cache");
+    assert_ne!(id, cached);
+    let out = cx.run(&["credential-process", "plain", "--no-cache"]);
+    assert_success(&["credential-process", "plain", "--no-cache"], &out);
+    let json = check_credential_process_json(&out.stdout);
+    assert_ne!(json["AccessKeyId"], Value::from(cached.as_str()));
+    let (after, calls, _) = cx.key_id_and_calls(&["plain"]);
+    assert!(calls.is_empty(), "{calls:?}");
+    assert_eq!(after, cached, "--no-cache overwrote the cached entry");
+
+    // ASSUME_CACHE=none with an entry present: not read either.
+    let mut none = cx.cmd();
+    none.env("ASSUME_CACHE", "none");
+    let (id, calls, _) = cx.key_id_and_calls_with(&mut none, &["plain"]);
+    assert_eq!(actions(&calls), ["AssumeRole"]);
+    assert_ne!(id, cached);
+}
+
+/// A bad `ASSUME_CACHE` is refused with a message naming it; a forced store that cannot be used
+/// is a cache error (6), not a silent fallback.
+#[test]
+fn bad_or_unusable_forced_store_is_an_error() {
+    let cx = Cx::new(Store::Keyutils);
+    let calls = recorded_sts_calls(&cx.env, || {
+        let out = cx
+            .cmd()
+            .args(["plain"])
+            .env("ASSUME_CACHE", "bogus")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success(),
+            "ASSUME_CACHE=bogus accepted: {stderr}"
+        );
+        assert!(out.stdout.is_empty());
+        assert!(stderr.contains("ASSUME_CACHE"), "{stderr}");
+    });
+    assert!(calls.is_empty(), "{calls:?}");
+
+    // Forced Secret Service without a session bus.
+    let out = cx
+        .cmd()
+        .args(["plain"])
+        .env("ASSUME_CACHE", "keyring")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(6), "{stderr}");
+    assert!(out.stdout.is_empty(), "{stderr}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// 5-6. Single flight, MFA once
+// ---------------------------------------------------------------------------------------------
+
+/// Spawns `n` `assume credential-process ARGS` at once; their AccessKeyIds.
+fn parallel_credential_process(cx: &Cx, n: usize, args: &[&str]) -> Vec<String> {
+    let children: Vec<_> = (0..n)
+        .map(|_| {
+            cx.std_cmd()
+                .arg("credential-process")
+                .args(args)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let deadline = Instant::now() + RUN_TIMEOUT;
+    children
+        .into_iter()
+        .map(|mut child| {
+            let ok = common::wait_until(deadline.saturating_duration_since(Instant::now()), || {
+                child.try_wait().unwrap().is_some()
+            });
+            if !ok {
+                let _ = child.kill();
+            }
+            let out = child.wait_with_output().unwrap();
+            assert_success(&["credential-process"], &out);
+            let json = check_credential_process_json(&out.stdout);
+            json["AccessKeyId"].as_str().unwrap().to_string()
+        })
+        .collect()
+}
+
+/// 16 concurrent `credential-process admin --token-code` on a cold cache: one GetSessionToken,
+/// one AssumeRole, one AccessKeyId.
+#[test]
+fn sixteen_concurrent_callers_with_mfa_make_one_call_each() {
+    let cx = Cx::new(Store::File);
+    let mut ids = Vec::new();
+    let calls = recorded_sts_calls(&cx.env, || {
+        ids = parallel_credential_process(&cx, 16, &["admin", "--token-code", "123456"]);
+    });
+    assert_eq!(
+        actions(&calls),
+        ["GetSessionToken", "AssumeRole"],
+        "{calls:?}"
+    );
+    let distinct: HashSet<&String> = ids.iter().collect();
+    assert_eq!(distinct.len(), 1, "different credentials: {ids:?}");
+    assert_eq!(ids.len(), 16);
+}
+
+/// Same without MFA, with the default store (the Secret Service).
+#[test]
+fn sixteen_concurrent_callers_make_one_assume_role() {
+    let cx = Cx::new(Store::SecretService);
+    let mut ids = Vec::new();
+    let calls = recorded_sts_calls(&cx.env, || {
+        ids = parallel_credential_process(&cx, 16, &["plain"]);
+    });
+    assert_eq!(actions(&calls), ["AssumeRole"], "{calls:?}");
+    let distinct: HashSet<&String> = ids.iter().collect();
+    assert_eq!(distinct.len(), 1, "different credentials: {ids:?}");
+    // And the next caller hits.
+    let calls = recorded_sts_calls(&cx.env, || {
+        let json = cx.credential_process(&["plain"]);
+        assert_eq!(json["AccessKeyId"].as_str(), Some(ids[0].as_str()));
+    });
+    assert!(calls.is_empty(), "{calls:?}");
+}
+
+/// One MFA code, two roles: GetSessionToken with the code once, then each AssumeRole from the
+/// MFA session without SerialNumber/TokenCode; no code or terminal for the second role.
+#[test]
+fn mfa_code_is_asked_once_for_two_roles() {
+    let cx = Cx::new(Store::File);
+    let mut stderr1 = String::new();
+    let requests = common::recorded_requests(&cx.env, || {
+        stderr1 = cx.ok(&["admin", "--token-code", "123456", "-v"]);
+    });
+    let calls: Vec<StsCall> = requests
+        .iter()
+        .map(common::RecordedRequest::params)
+        .collect();
+    assert_eq!(
+        actions(&calls),
+        ["GetSessionToken", "AssumeRole"],
+        "{calls:?}"
+    );
+    assert_eq!(calls[0]["SerialNumber"], cx.mfa);
+    assert_eq!(calls[0]["TokenCode"], "123456");
+    assert_eq!(
+        calls[0].get("DurationSeconds").map(String::as_str),
+        Some("28800"),
+        "the MFA session is asked for the default 8h: {:?}",
+        calls[0]
+    );
+    assert_eq!(requests[0].access_key_id(), Some(moto().keys("alice").0));
+    assert_eq!(calls[1]["RoleArn"], moto().role_arn("Administrators"));
+    assert!(!calls[1].contains_key("SerialNumber"), "{:?}", calls[1]);
+    assert!(!calls[1].contains_key("TokenCode"), "{:?}", calls[1]);
+    assert_eq!(
+        requests[1].access_key_id().as_deref(),
+        Some(MFA_SESSION_KEY_ID),
+        "the AssumeRole is made with the MFA session's keys"
+    );
+    assert!(stderr1.contains("cache miss"), "-v: {stderr1}");
+    assert!(stderr1.contains("MFA session"), "-v: {stderr1}");
+    assert!(!stderr1.contains(MFA_SESSION_SECRET), "secret in -v output");
+
+    // Another role behind the same MFA device: no code, no terminal, no GetSessionToken.
+    let mut stderr2 = String::new();
+    let requests = common::recorded_requests(&cx.env, || {
+        stderr2 = cx.ok(&["readonly", "-v"]);
+    });
+    let calls: Vec<StsCall> = requests
+        .iter()
+        .map(common::RecordedRequest::params)
+        .collect();
+    assert_eq!(actions(&calls), ["AssumeRole"], "{calls:?}");
+    assert_eq!(calls[0]["RoleArn"], moto().role_arn("ReadOnly"));
+    assert!(!calls[0].contains_key("TokenCode"), "{:?}", calls[0]);
+    assert_eq!(
+        requests[0].access_key_id().as_deref(),
+        Some(MFA_SESSION_KEY_ID)
+    );
+    assert!(stderr2.contains("MFA session"), "-v: {stderr2}");
+
+    // And a plain hit says so.
+    let stderr3 = cx.ok(&["readonly", "-v"]);
+    assert!(stderr3.contains("cache hit"), "-v: {stderr3}");
+}
+
+/// `mfa_session_duration` (profile) and `ASSUME_MFA_SESSION_DURATION` set what is asked for.
+#[test]
+fn mfa_session_duration_is_configurable() {
+    let cx = Cx::new(Store::File);
+    let config = standard_config(&cx.mfa).replace(
+        "[profile readonly]\n",
+        "[profile readonly]\nmfa_session_duration = 2h\n",
+    );
+    cx.env.write_config(&config);
+    let calls = recorded_sts_calls(&cx.env, || {
+        cx.ok(&["readonly", "--token-code", "123456"]);
+    });
+    assert_eq!(actions(&calls), ["GetSessionToken", "AssumeRole"]);
+    assert_eq!(
+        calls[0].get("DurationSeconds").map(String::as_str),
+        Some("7200")
+    );
+
+    let cx = Cx::new(Store::File);
+    let calls = recorded_sts_calls(&cx.env, || {
+        let out = cx
+            .cmd()
+            .args(["admin", "--token-code", "123456"])
+            .env("ASSUME_MFA_SESSION_DURATION", "3h")
+            .output()
+            .unwrap();
+        assert_success(&["admin"], &out);
+    });
+    assert_eq!(actions(&calls), ["GetSessionToken", "AssumeRole"]);
+    assert_eq!(
+        calls[0].get("DurationSeconds").map(String::as_str),
+        Some("10800")
+    );
+}
+
+/// No MFA session from temporary source keys (they cannot call GetSessionToken with MFA):
+/// the code goes on the AssumeRole, as before the cache.
+#[test]
+fn no_mfa_session_from_temporary_source_keys() {
+    let cx = Cx::new(Store::File);
+    let (id, secret) = moto().keys("alice");
+    cx.env.write_credentials(&format!(
+        "[alice]\naws_access_key_id = {id}\naws_secret_access_key = {secret}\n\
+         aws_session_token = FwoGZXIvYXdzEXAMPLE\n"
+    ));
+    let calls = recorded_sts_calls(&cx.env, || {
+        cx.ok(&["admin", "--token-code", "123456"]);
+    });
+    assert_eq!(actions(&calls), ["AssumeRole"], "{calls:?}");
+    assert_eq!(calls[0]["SerialNumber"], cx.mfa);
+    assert_eq!(calls[0]["TokenCode"], "123456");
+    // The role credentials themselves are still cached.
+    let calls = recorded_sts_calls(&cx.env, || {
+        cx.ok(&["admin"]);
+    });
+    assert!(calls.is_empty(), "{calls:?}");
+}
+
+/// The same in a real terminal without --token-code: one prompt, two roles, both exit 0.
+#[test]
+fn mfa_prompt_once_in_a_terminal() {
+    let cx = Cx::new(Store::Keyutils);
+    let out = cx.env.root().join("out");
+    let o = |n: u32| out.with_extension(n.to_string()).display().to_string();
+    let script = format!(
+        "assume admin >{} 2>{}; echo s1=$?; assume readonly >{} 2>{}; echo s2=$?",
+        o(1),
+        o(11),
+        o(2),
+        o(12)
+    );
+    let calls = recorded_sts_calls(&cx.env, || {
+        let tmux = cx.tmux(&script);
+        tmux.wait_for(&format!("MFA code for {}", cx.mfa), WAIT);
+        tmux.send_line("123456");
+        // The prompt may be erased once answered, so watch the screen as it goes: after the
+        // first command's status, no prompt may show up before the second one's.
+        let deadline = Instant::now() + WAIT;
+        let screen = loop {
+            let screen = tmux.capture();
+            if let Some((_, after)) = screen.split_once("s1=") {
+                assert!(
+                    !after.contains("MFA code for"),
+                    "asked for the MFA code again for readonly:\n{screen}"
+                );
+            }
+            if screen.contains("s2=") {
+                break screen;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the two commands did not finish within {WAIT:?}:\n{screen}"
+            );
+            thread::sleep(Duration::from_millis(20));
+        };
+        assert!(screen.contains("s1=0"), "{screen}\n{}", read(&o(11)));
+        assert!(screen.contains("s2=0"), "{screen}\n{}", read(&o(12)));
+    });
+    assert_eq!(
+        actions(&calls),
+        ["GetSessionToken", "AssumeRole", "AssumeRole"],
+        "{calls:?}"
+    );
+    assert_eq!(calls[0]["TokenCode"], "123456");
+    assert_eq!(calls[1]["RoleArn"], moto().role_arn("Administrators"));
+    assert_eq!(calls[2]["RoleArn"], moto().role_arn("ReadOnly"));
+    assert!(
+        calls[1..].iter().all(|c| !c.contains_key("TokenCode")),
+        "{calls:?}"
+    );
+    assert!(read(&o(1)).contains("export AWS_SESSION_TOKEN="));
+    assert!(read(&o(2)).contains("export AWS_SESSION_TOKEN="));
+}
+
+fn read(path: &str) -> String {
+    std::fs::read_to_string(path).unwrap_or_default()
+}
+
+// ---------------------------------------------------------------------------------------------
+// 7-8. What is a different entry, when an entry is reused
+// ---------------------------------------------------------------------------------------------
+
+/// Every input of the chain is part of the key: changing any one misses; going back hits the
+/// original entry again.
+#[test]
+fn any_changed_input_is_a_miss() {
+    let cx = Cx::new(Store::File);
+    let m = moto();
+    let base = standard_config(&cx.mfa);
+    let plain = format!(
+        "[profile plain]\nrole_arn = {}\nsource_profile = alice\n",
+        m.role_arn("Administrators")
+    );
+    assert!(base.contains(&plain));
+    let (original, calls, _) = cx.key_id_and_calls(&["plain"]);
+    assert_eq!(actions(&calls), ["AssumeRole"]);
+    let mut seen = HashSet::from([original.clone()]);
+
+    let mallory = cx.env.user_credentials_section("mallory", "mallory");
+    let variants: Vec<(&str, String, &str)> = vec![
+        (
+            "role_session_name",
+            format!("{plain}role_session_name = cache-one\n"),
+            "RoleSessionName=cache-one",
+        ),
+        (
+            "another role_session_name",
+            format!("{plain}role_session_name = cache-two\n"),
+            "RoleSessionName=cache-two",
+        ),
+        (
+            "external_id",
+            format!("{plain}external_id = ext-1\n"),
+            "ExternalId=ext-1",
+        ),
+        (
+            "duration_seconds",
+            format!("{plain}duration_seconds = 1800\n"),
+            "DurationSeconds=1800",
+        ),
+        ("region", format!("{plain}region = us-west-2\n"), ""),
+        (
+            "role_arn",
+            plain.replace(&m.role_arn("Administrators"), &m.role_arn("ReadOnly")),
+            "",
+        ),
+        (
+            "base identity",
+            // mallory in alice's region: only the identity differs.
+            plain.replace("source_profile = alice", "source_profile = mallory")
+                + "[profile mallory]\nregion = eu-west-1\n",
+            "",
+        ),
+        (
+            "mfa_serial",
+            format!("{plain}mfa_serial = {}\n", cx.mfa),
+            "",
+        ),
+    ];
+    cx.env.write_credentials(&format!(
+        "{}{mallory}",
+        cx.env.user_credentials_section("alice", "alice")
+    ));
+    for (what, profile, expect) in &variants {
+        cx.env.write_config(&base.replace(&plain, profile));
+        let args: &[&str] = if *what == "mfa_serial" {
+            &["plain", "--token-code", "123456"]
+        } else {
+            &["plain"]
+        };
+        let (id, calls, stderr) = cx.key_id_and_calls(args);
+        assert_eq!(
+            calls.last().map(|c| c["Action"].as_str()),
+            Some("AssumeRole"),
+            "changing {what} made no AssumeRole: {calls:?}\n{stderr}"
+        );
+        if let Some((k, v)) = expect.split_once('=') {
+            assert_eq!(calls.last().unwrap()[k], v, "{what}");
+        }
+        assert!(
+            seen.insert(id.clone()),
+            "changing {what} reused credentials {id}"
+        );
+        // … and that new entry is then a hit of its own.
+        let (again, calls, _) = cx.key_id_and_calls(&["plain"]);
+        assert!(calls.is_empty(), "{what}: {calls:?}");
+        assert_eq!(again, id);
+    }
+
+    // Back to the original inputs: the original entry.
+    cx.env.write_config(&base);
+    let (back, calls, _) = cx.key_id_and_calls(&["plain"]);
+    assert!(calls.is_empty(), "{calls:?}");
+    assert_eq!(back, original);
+
+    // The endpoint is an input too: another endpoint (a second proxy to the same moto) misses.
+    let other = TestEnv::new(moto());
+    let mut cmd = cx.cmd();
+    cmd.env("AWS_ENDPOINT_URL", &other.endpoint);
+    let calls = recorded_sts_calls(&other, || {
+        let (vars, _) = cx.exports_with(&mut cmd, &["plain"]);
+        assert!(seen.insert(vars["AWS_ACCESS_KEY_ID"].clone()));
+    });
+    assert_eq!(actions(&calls), ["AssumeRole"]);
+}
+
+/// `--min-ttl` / `ASSUME_MIN_TTL` longer than what is left forces a refresh, shorter reuses;
+/// the refreshed entry replaces the file atomically (a new inode).
+#[test]
+fn min_ttl_decides_reuse() {
+    let cx = Cx::new(Store::File);
+    let key = cx.cache_key("plain");
+    let (k1, calls, _) = cx.key_id_and_calls(&["plain"]);
+    assert_eq!(actions(&calls), ["AssumeRole"]);
+    let inode1 = std::fs::metadata(cx.entry_path(&key)).unwrap().ino();
+
+    // 3600 s credentials: 30 min left is fine…
+    let (k, calls, _) = cx.key_id_and_calls(&["plain", "--min-ttl", "30m"]);
+    assert!(calls.is_empty(), "{calls:?}");
+    assert_eq!(k, k1);
+    // … 2 h is not.
+    let (k2, calls, _) = cx.key_id_and_calls(&["plain", "--min-ttl", "2h"]);
+    assert_eq!(actions(&calls), ["AssumeRole"]);
+    assert_ne!(k2, k1);
+    let inode2 = std::fs::metadata(cx.entry_path(&key)).unwrap().ino();
+    assert_ne!(
+        inode1, inode2,
+        "the entry was rewritten in place, not temp + rename"
+    );
+    // The refreshed entry is the one reused.
+    let (k, calls, _) = cx.key_id_and_calls(&["plain"]);
+    assert!(calls.is_empty(), "{calls:?}");
+    assert_eq!(k, k2);
+
+    // Seconds, too: less than 3600 s are left.
+    let (k3, calls, _) = cx.key_id_and_calls(&["plain", "--min-ttl", "3600"]);
+    assert_eq!(actions(&calls), ["AssumeRole"]);
+    assert_ne!(k3, k2);
+
+    // The variable.
+    let mut cmd = cx.cmd();
+    cmd.env("ASSUME_MIN_TTL", "90m");
+    let (k4, calls, _) = cx.key_id_and_calls_with(&mut cmd, &["plain"]);
+    assert_eq!(actions(&calls), ["AssumeRole"]);
+    assert_ne!(k4, k3);
+    let mut cmd = cx.cmd();
+    cmd.env("ASSUME_MIN_TTL", "10m");
+    let (k, calls, _) = cx.key_id_and_calls_with(&mut cmd, &["plain"]);
+    assert!(calls.is_empty(), "{calls:?}");
+    assert_eq!(k, k4);
+    // credential-process honours it as well.
+    let calls = recorded_sts_calls(&cx.env, || {
+        let out = cx
+            .cmd()
+            .args(["credential-process", "plain"])
+            .env("ASSUME_MIN_TTL", "2h")
+            .output()
+            .unwrap();
+        assert_success(&["credential-process", "plain"], &out);
+        let json = check_credential_process_json(&out.stdout);
+        assert_ne!(json["AccessKeyId"], Value::from(k4.as_str()));
+    });
+    assert_eq!(actions(&calls), ["AssumeRole"]);
+
+    // Relative to the real expiration: 2 h credentials survive a 90 min minimum.
+    cx.env.write_config(&format!(
+        "{}[profile long]\nrole_arn = {}\nsource_profile = alice\nduration_seconds = 7200\n",
+        standard_config(&cx.mfa),
+        moto().role_arn("ReadOnly")
+    ));
+    let (l1, calls, _) = cx.key_id_and_calls(&["long"]);
+    assert_eq!(actions(&calls), ["AssumeRole"]);
+    let (l, calls, _) = cx.key_id_and_calls(&["long", "--min-ttl", "90m"]);
+    assert!(calls.is_empty(), "{calls:?}");
+    assert_eq!(l, l1);
+    let (l, calls, _) = cx.key_id_and_calls(&["long", "--min-ttl", "3h"]);
+    assert_eq!(actions(&calls), ["AssumeRole"]);
+    assert_ne!(l, l1);
+    check_file_store_hygiene(&cx, &[]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 9. Broken entries
+// ---------------------------------------------------------------------------------------------
+
+/// Replaces the stored secret of `key` with `junk`, in the store `cx` uses.
+fn corrupt(cx: &Cx, key: &str, junk: &str) {
+    match cx.store {
+        Store::SecretService => secret_service_store(key, junk),
+        Store::Keyutils | Store::BusWithoutSecretService | Store::LockedSecretService => {
+            keyutils_store(key, junk)
+        }
+        Store::File | Store::FileFallback => std::fs::write(cx.entry_path(key), junk).unwrap(),
+    }
+}
+
+fn broken_entries_recover(store: Store) {
+    let cx = Cx::new(store);
+    let key = cx.cache_key("plain");
+    let (mut current, _, _) = cx.key_id_and_calls(&["plain"]);
+    let good = stored_secret(&cx, &key).expect("the entry after the first call");
+    let truncated = good[..good.len() / 2].to_string();
+    let mut junks = vec!["garbage", truncated.as_str(), r#"{"hello": "world"}"#];
+    if store != Store::Keyutils {
+        // (The kernel refuses an empty user key.)
+        junks.push("");
+    }
+    for junk in junks {
+        corrupt(&cx, &key, junk);
+        let (id, calls, stderr) = cx.key_id_and_calls(&["plain"]);
+        assert_eq!(
+            actions(&calls),
+            ["AssumeRole"],
+            "{store:?}, entry {junk:?}: not a miss: {stderr}"
+        );
+        assert!(
+            stderr.contains("ignoring"),
+            "{store:?}, entry {junk:?}: no warning: {stderr}"
+        );
+        assert_ne!(id, current);
+        // Good again.
+        let (again, calls, stderr) = cx.key_id_and_calls(&["plain"]);
+        assert!(calls.is_empty(), "{store:?}: {calls:?}");
+        assert!(!stderr.contains("ignoring"), "{stderr}");
+        assert_eq!(again, id);
+        current = id;
+    }
+    // credential-process copes the same way.
+    corrupt(&cx, &key, "garbage");
+    let out = cx.run(&["credential-process", "plain"]);
+    assert_success(&["credential-process", "plain"], &out);
+    check_credential_process_json(&out.stdout);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("ignoring"));
+}
+
+#[test]
+fn broken_file_entry_is_a_miss() {
+    broken_entries_recover(Store::File);
+}
+
+#[test]
+fn broken_secret_service_entry_is_a_miss() {
+    broken_entries_recover(Store::SecretService);
+}
+
+#[test]
+fn broken_keyutils_entry_is_a_miss() {
+    broken_entries_recover(Store::Keyutils);
+}
+
+/// A broken index (it only lists what is cached) does not stop `assume`, and `clear` still
+/// removes what it is asked to: `clear PROFILE` and `clear --all` after the index was broken.
+#[test]
+fn broken_index_is_not_fatal() {
+    let cx = Cx::new(Store::File);
+    let index = cx.cache_dir().join("index.json");
+    let (first, _, _) = cx.key_id_and_calls(&["plain"]);
+    std::fs::write(&index, "{garbage").unwrap();
+    let (id, calls, _) = cx.key_id_and_calls(&["plain"]);
+    assert!(calls.is_empty(), "{calls:?}");
+    assert_eq!(id, first);
+    let out = cx.run(&["list", "--output", "json"]);
+    assert_success(&["list"], &out);
+
+    std::fs::write(&index, "{garbage").unwrap();
+    cx.ok(&["clear", "plain"]);
+    let (_, calls, _) = cx.key_id_and_calls(&["plain"]);
+    assert_eq!(
+        actions(&calls),
+        ["AssumeRole"],
+        "clear plain with a broken index"
+    );
+
+    std::fs::write(&index, "{garbage").unwrap();
+    let stderr = cx.ok(&["clear", "--all"]);
+    let (_, calls, _) = cx.key_id_and_calls(&["plain"]);
+    assert_eq!(
+        actions(&calls),
+        ["AssumeRole"],
+        "clear --all with a broken index left the cached credentials ({})",
+        stderr.trim()
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// 10. A SIGKILLed lock holder
+// ---------------------------------------------------------------------------------------------
+
+/// `(inode, pid)` of each lock in /proc/locks (blocked waiters, `->`, excluded; an OFD lock
+/// has pid -1).
+fn held_locks() -> Vec<(u64, i64)> {
+    let text = std::fs::read_to_string("/proc/locks").unwrap_or_default();
+    text.lines()
+        .filter(|l| !l.contains("->"))
+        .filter_map(|l| {
+            // "1: FLOCK  ADVISORY  WRITE 1234 00:2a:5678 0 EOF"
+            let f: Vec<&str> = l.split_whitespace().collect();
+            let pid = f.get(4)?.parse::<i64>().ok()?;
+            let inode = f.get(5)?.rsplit(':').next()?.parse::<u64>().ok()?;
+            Some((inode, pid))
+        })
+        .collect()
+}
+
+/// Inodes of the files under `$XDG_CACHE_HOME/assume/locks/`.
+fn lock_inodes(cx: &Cx) -> HashSet<u64> {
+    files_under(&cx.cache_dir().join("locks"))
+        .iter()
+        .filter_map(|p| std::fs::metadata(p).ok())
+        .map(|m| m.ino())
+        .collect()
+}
+
+#[test]
+fn a_killed_lock_holder_does_not_block() {
+    let cx = Cx::new(Store::File);
+    let pid_file = cx.env.root().join("pid");
+    // The pane's sh writes its pid and becomes assume, which waits at the MFA prompt.
+    let tmux = cx.tmux(&format!(
+        "echo $$ >{}; exec assume admin >/dev/null 2>&1",
+        pid_file.display()
+    ));
+    tmux.wait_for("MFA code for", WAIT);
+    let pid: i64 = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    assert!(
+        String::from_utf8_lossy(&cmdline).contains("assume"),
+        "pid {pid} is not assume"
+    );
+
+    // While it prompts it holds a lock on a file under locks/ (else there is no single flight).
+    let held = common::wait_until(WAIT, || {
+        let inodes = lock_inodes(&cx);
+        held_locks()
+            .iter()
+            .any(|(ino, p)| inodes.contains(ino) && (*p == pid || *p == -1))
+    });
+    assert!(
+        held,
+        "assume waiting at the MFA prompt holds no lock on a file under {}/locks (files: {:?})\n\
+         /proc/locks:\n{}",
+        cx.cache_dir().display(),
+        files_under(&cx.cache_dir().join("locks")),
+        std::fs::read_to_string("/proc/locks").unwrap_or_default()
+    );
+    let lock_files = files_under(&cx.cache_dir().join("locks"));
+    let leaks = files_containing(cx.env.root(), &[MFA_SESSION_SECRET], |_| false);
+    assert!(leaks.is_empty());
+    for f in &lock_files {
+        let text = std::fs::read_to_string(f).unwrap_or_default();
+        assert!(
+            !text.contains(&moto().keys("alice").1),
+            "a lock file holds a secret: {}",
+            f.display()
+        );
+    }
+
+    // A second caller that starts while the lock is held, then the holder dies by SIGKILL.
+    let waiter = cx
+        .std_cmd()
+        .args(["credential-process", "admin", "--token-code", "123456"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let killed = Command::new("kill")
+        .args(["-KILL", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    assert_eq!(tmux.wait_exit(WAIT), 128 + 9);
+
+    let started = Instant::now();
+    let mut waiter = waiter;
+    let done = common::wait_until(Duration::from_secs(10), || {
+        waiter.try_wait().unwrap().is_some()
+    });
+    if !done {
+        let _ = waiter.kill();
+    }
+    let out = waiter.wait_with_output().unwrap();
+    assert!(
+        done,
+        "the waiting caller was still blocked 10 s after the holder was killed"
+    );
+    assert_success(&["credential-process", "admin"], &out);
+    let waited = check_credential_process_json(&out.stdout);
+
+    // And a fresh caller is not blocked either (it hits what the waiter cached).
+    let (id, calls, _) = cx.key_id_and_calls(&["admin", "--token-code", "123456"]);
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert!(calls.is_empty(), "{calls:?}");
+    assert_eq!(waited["AccessKeyId"].as_str(), Some(id.as_str()));
+}
+
+// ---------------------------------------------------------------------------------------------
+// 11. clear, list
+// ---------------------------------------------------------------------------------------------
+
+fn clear_removes_entries(store: Store) {
+    let cx = Cx::new(store);
+    let admin_key = cx.cache_key("admin");
+    let readonly_key = cx.cache_key("readonly");
+    let (admin, _, _) = cx.key_id_and_calls(&["admin", "--token-code", "123456"]);
+    let (readonly, calls, _) = cx.key_id_and_calls(&["readonly"]);
+    assert_eq!(actions(&calls), ["AssumeRole"]);
+    assert!(
+        stored_secret(&cx, &admin_key).is_some(),
+        "{store:?}: admin not stored"
+    );
+    assert!(stored_secret(&cx, &readonly_key).is_some());
+
+    // clear PROFILE: that profile's entry only (the MFA session stays).
+    cx.ok(&["clear", "admin"]);
+    assert_eq!(
+        stored_secret(&cx, &admin_key),
+        None,
+        "{store:?}: clear admin left the entry"
+    );
+    assert!(
+        stored_secret(&cx, &readonly_key).is_some(),
+        "{store:?}: clear admin removed readonly"
+    );
+    let (id, calls, _) = cx.key_id_and_calls(&["readonly"]);
+    assert!(calls.is_empty(), "{calls:?}");
+    assert_eq!(id, readonly);
+    let (id, calls, stderr) = cx.key_id_and_calls(&["admin"]);
+    assert_eq!(
+        actions(&calls),
+        ["AssumeRole"],
+        "{store:?}: after clear admin, a miss from the kept MFA session: {stderr}"
+    );
+    assert_ne!(id, admin);
+
+    // clear --all: everything, MFA sessions included.
+    cx.ok(&["clear", "--all"]);
+    assert_eq!(stored_secret(&cx, &admin_key), None);
+    assert_eq!(stored_secret(&cx, &readonly_key), None);
+    let calls = recorded_sts_calls(&cx.env, || {
+        let out = cx.run(&["readonly"]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            out.status.code(),
+            Some(4),
+            "{store:?}: MFA session survived clear --all: {stderr}"
+        );
+        assert!(stderr.contains("--token-code"), "{stderr}");
+        assert!(out.stdout.is_empty());
+    });
+    assert!(calls.is_empty(), "{calls:?}");
+    let (_, calls, _) = cx.key_id_and_calls(&["readonly", "--token-code", "123456"]);
+    assert_eq!(actions(&calls), ["GetSessionToken", "AssumeRole"]);
+}
+
+#[test]
+fn clear_file_store() {
+    clear_removes_entries(Store::File);
+}
+
+#[test]
+fn clear_secret_service() {
+    clear_removes_entries(Store::SecretService);
+}
+
+#[test]
+fn clear_keyutils() {
+    clear_removes_entries(Store::Keyutils);
+}
+
+#[test]
+fn list_shows_what_is_cached() {
+    let cx = Cx::new(Store::SecretService);
+    let vars = cx.exports(&["admin", "--token-code", "123456"]);
+    let expiration = &vars["AWS_CREDENTIAL_EXPIRATION"];
+
+    let out = cx.run(&["list", "--output", "json"]);
+    assert_success(&["list", "--output", "json"], &out);
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "list --output json: {e}: {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    });
+    let rows = json.as_array().expect("a JSON array");
+    let row = |name: &str| {
+        rows.iter()
+            .find(|r| r["profile"] == name)
+            .unwrap_or_else(|| panic!("no row for {name}: {json}"))
+    };
+    for name in ["alice", "admin", "readonly", "plain"] {
+        let r = row(name);
+        for field in ["profile", "role_arn", "region", "mfa", "cached_until"] {
+            assert!(r.get(field).is_some(), "{name} lacks {field}: {r}");
+        }
+    }
+    let admin = row("admin");
+    let until = admin["cached_until"]
+        .as_str()
+        .unwrap_or_else(|| panic!("admin is cached, cached_until: {admin}"));
+    assert!(is_rfc3339(until), "{until}");
+    assert_eq!(&until[..19], &expiration[..19], "{admin}");
+    assert_eq!(
+        admin["role_arn"],
+        Value::from(moto().role_arn("Administrators"))
+    );
+    assert_eq!(admin["mfa"], Value::Bool(true));
+    assert_eq!(admin["region"], Value::from("eu-west-1"));
+    assert_eq!(row("readonly")["cached_until"], Value::Null);
+    assert_eq!(row("plain")["cached_until"], Value::Null);
+    assert_eq!(row("plain")["mfa"], Value::Bool(false));
+    assert_eq!(row("alice")["role_arn"], Value::Null);
+    assert_eq!(row("alice")["cached_until"], Value::Null);
+    assert!(!String::from_utf8_lossy(&out.stdout).contains(&vars["AWS_SECRET_ACCESS_KEY"]));
+
+    // The text table: a "cached until" column, the time for admin, "-" for the others. As a
+    // person sees it (`assume list` in a terminal) and as asked for with `--output text`.
+    let check_table = |text: &str| {
+        assert!(text.to_lowercase().contains("cached until"), "{text}");
+        let line = |name: &str| {
+            text.lines()
+                .find(|l| l.split_whitespace().next() == Some(name))
+                .unwrap_or_else(|| panic!("no row for {name}:\n{text}"))
+                .to_string()
+        };
+        assert!(line("admin").contains(&expiration[..19]), "{text}");
+        for name in ["readonly", "plain", "alice"] {
+            let l = line(name);
+            assert!(l.split_whitespace().any(|w| w == "-"), "{name}: {l}");
+            assert!(!l.contains(&expiration[..10]), "{name} is not cached: {l}");
+        }
+    };
+    let tmux = cx.tmux("assume list; echo list-exit-$?");
+    let screen = tmux.wait_for("list-exit-", WAIT);
+    assert!(screen.contains("list-exit-0"), "{screen}");
+    check_table(&screen);
+    let out = cx.run(&["list", "--output", "text"]);
+    assert_success(&["list", "--output", "text"], &out);
+    check_table(&String::from_utf8_lossy(&out.stdout));
+
+    // After clear, null again.
+    cx.ok(&["clear", "admin"]);
+    let out = cx.run(&["list", "--output", "json"]);
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let admin = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["profile"] == "admin")
+        .unwrap();
+    assert_eq!(admin["cached_until"], Value::Null, "{admin}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// 12. A failed refresh keeps the old entry
+// ---------------------------------------------------------------------------------------------
+
+/// A TCP forwarder on its own port to `upstream`, which can be closed (then the port refuses).
+struct Forwarder {
+    port: u16,
+    /// Once set, every connection is closed at once (the port stays ours, so no other test's
+    /// listener can take it over, which a closed port would allow).
+    refusing: Arc<AtomicBool>,
+    stop: Arc<AtomicBool>,
+    thread: Option<thread::JoinHandle<()>>,
+}
+
+impl Forwarder {
+    fn start(upstream: u16) -> Forwarder {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let stop = Arc::new(AtomicBool::new(false));
+        let refusing = Arc::new(AtomicBool::new(false));
+        let (flag, refuse) = (Arc::clone(&stop), Arc::clone(&refusing));
+        let thread = thread::spawn(move || {
+            for conn in listener.incoming() {
+                if flag.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(client) = conn else { continue };
+                if refuse.load(Ordering::SeqCst) {
+                    let _ = client.shutdown(std::net::Shutdown::Both);
+                    continue;
+                }
+                thread::spawn(move || {
+                    let Ok(server) = TcpStream::connect(("127.0.0.1", upstream)) else {
+                        return;
+                    };
+                    let (mut c_r, mut s_w) =
+                        (client.try_clone().unwrap(), server.try_clone().unwrap());
+                    let up = thread::spawn(move || {
+                        let _ = std::io::copy(&mut c_r, &mut s_w);
+                        let _ = s_w.shutdown(std::net::Shutdown::Write);
+                    });
+                    let (mut s_r, mut c_w) = (server, client);
+                    let _ = std::io::copy(&mut s_r, &mut c_w);
+                    let _ = c_w.shutdown(std::net::Shutdown::Both);
+                    let _ = up.join();
+                });
+            }
+        });
+        Forwarder {
+            port,
+            refusing,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// From now on, closes every connection at once: STS is unreachable at this endpoint.
+    fn close(&mut self) {
+        self.refusing.store(true, Ordering::SeqCst);
+    }
+
+    fn stop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+        if let Some(t) = self.thread.take() {
+            t.join().unwrap();
+        }
+    }
+}
+
+impl Drop for Forwarder {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn proxy_port(env: &TestEnv) -> u16 {
+    env.endpoint.rsplit(':').next().unwrap().parse().unwrap()
+}
+
+/// A refresh that fails because STS is unreachable: exit 5, and the old entry is still served
+/// afterwards.
+///
+/// Two ways to make STS unreachable. (a) As a user would see it: `AWS_ENDPOINT_URL` to a closed
+/// port. The endpoint is part of the cache key, so that call is a miss for another key; the
+/// entry made through the working endpoint must survive it. (b) The same key: the entry is made
+/// through a forwarder on its own port, then the forwarder's port is closed, so the refresh
+/// really is of that entry.
+#[test]
+fn failed_refresh_keeps_the_old_entry() {
+    let cx = Cx::new(Store::File);
+    let key = cx.cache_key("admin");
+
+    // (a)
+    let (first, calls, _) = cx.key_id_and_calls(&["admin", "--token-code", "123456"]);
+    assert_eq!(actions(&calls), ["GetSessionToken", "AssumeRole"]);
+    let entry = std::fs::read(cx.entry_path(&key)).unwrap();
+    let closed = TcpListener::bind("127.0.0.1:0").unwrap();
+    let closed_port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let out = cx
+        .cmd()
+        .args(["admin", "--min-ttl", "2h", "--token-code", "123456"])
+        .env(
+            "AWS_ENDPOINT_URL",
+            format!("http://127.0.0.1:{closed_port}"),
+        )
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(5), "{stderr}");
+    assert!(out.stdout.is_empty());
+    let (id, calls, _) = cx.key_id_and_calls(&["admin"]);
+    assert!(calls.is_empty(), "{calls:?}");
+    assert_eq!(id, first);
+    assert_eq!(std::fs::read(cx.entry_path(&key)).unwrap(), entry);
+
+    // (b)
+    let mut fwd = Forwarder::start(proxy_port(&cx.env));
+    let endpoint = fwd.endpoint();
+    let mut cmd = cx.cmd();
+    cmd.env("AWS_ENDPOINT_URL", &endpoint);
+    let (cached, calls, _) =
+        cx.key_id_and_calls_with(&mut cmd, &["admin", "--token-code", "123456"]);
+    assert_eq!(actions(&calls).last(), Some(&"AssumeRole"), "{calls:?}");
+    assert_ne!(cached, first, "another endpoint is another entry");
+    fwd.close();
+    let mut probe = TcpStream::connect(("127.0.0.1", fwd.port)).unwrap();
+    probe
+        .set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .unwrap();
+    assert_eq!(
+        std::io::Read::read(&mut probe, &mut [0; 1]).unwrap_or(0),
+        0,
+        "the forwarder still answers"
+    );
+    for args in [
+        vec!["admin", "--min-ttl", "2h", "--token-code", "123456"],
+        vec!["admin", "--min-ttl", "2h"],
+    ] {
+        let out = cx
+            .cmd()
+            .args(&args)
+            .env("AWS_ENDPOINT_URL", &endpoint)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(5), "{args:?}: {stderr}");
+        assert!(out.stdout.is_empty());
+    }
+    // Default min TTL, STS still unreachable: the old entry.
+    let mut cmd = cx.cmd();
+    cmd.env("AWS_ENDPOINT_URL", &endpoint);
+    let (vars, stderr) = cx.exports_with(&mut cmd, &["admin"]);
+    assert_eq!(vars["AWS_ACCESS_KEY_ID"], cached, "{stderr}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// credential-process under its real consumer
+// ---------------------------------------------------------------------------------------------
+
+/// The aws CLI runs `assume credential-process` for every command; after the first, they are
+/// all served from the cache.
+#[test]
+fn aws_cli_uses_the_cache_through_credential_process() {
+    let cx = Cx::new(Store::SecretService);
+    cx.env.write_config(&format!(
+        "{}[profile via-assume]\ncredential_process = assume credential-process plain\n",
+        standard_config(&cx.mfa)
+    ));
+    let run_aws = || {
+        let out = cx
+            .command(common::venv_bin("aws").to_str().unwrap())
+            .env("AWS_PAGER", "")
+            .env("AWS_DEFAULT_REGION", "us-east-1")
+            .args([
+                "sts",
+                "get-caller-identity",
+                "--profile",
+                "via-assume",
+                "--query",
+                "Arn",
+                "--output",
+                "text",
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    let mut arns = Vec::new();
+    let calls = recorded_sts_calls(&cx.env, || {
+        for _ in 0..3 {
+            arns.push(run_aws());
+        }
+    });
+    let assume_roles = calls.iter().filter(|c| c["Action"] == "AssumeRole").count();
+    assert_eq!(assume_roles, 1, "{calls:?}");
+    assert!(
+        arns.iter()
+            .all(|a| a.contains(":assumed-role/Administrators/")),
+        "{arns:?}"
+    );
+    assert!(arns.windows(2).all(|w| w[0] == w[1]), "{arns:?}");
+}
