@@ -1,6 +1,7 @@
 //! The command line, as clap derives it. Doc comments here are the help text.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap_complete::engine::{ArgValueCompleter, CompletionCandidate};
 
 use crate::shell::Shell;
 
@@ -27,6 +28,24 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run a command with the role's credentials in its environment; exits with its status.
+    #[command(
+        after_help = "Examples:\n  assume exec admin -- aws s3 ls\n  AWS_PROFILE=admin assume exec -- terraform plan"
+    )]
+    Exec(ExecArgs),
+    /// Start a shell with the role's credentials; exit it to switch back.
+    #[command(after_help = "Example:\n  assume shell admin")]
+    Shell(ShellArgs),
+    /// Print a shell function so that `assume PROFILE` sets the variables in the shell itself.
+    #[command(
+        after_help = "Examples (in the shell's rc file):\n  eval \"$(assume init bash)\"\n  eval \"$(assume init zsh)\"\n  assume init fish | source\n  assume init powershell | Out-String | Invoke-Expression"
+    )]
+    Init(InitArgs),
+    /// Print the shell completion script (profile names complete from your config files).
+    #[command(
+        after_help = "Examples:\n  assume completions bash > ~/.local/share/bash-completion/completions/assume\n  assume completions fish > ~/.config/fish/completions/assume.fish"
+    )]
+    Completions(CompletionsArgs),
     /// Print the role's credentials as `credential_process` JSON, for another profile's
     /// `credential_process = assume credential-process PROFILE`.
     #[command(
@@ -54,7 +73,7 @@ pub enum Command {
 #[derive(Debug, Clone, Default, Args)]
 pub struct ProfileArg {
     /// The profile in ~/.aws/config [default: $AWS_PROFILE, $AWS_DEFAULT_PROFILE, "default"].
-    #[arg(value_name = "PROFILE")]
+    #[arg(value_name = "PROFILE", add = ArgValueCompleter::new(complete_profiles))]
     pub name: Option<String>,
 
     /// The profile, for names that are also subcommands (`assume --profile explain`).
@@ -62,9 +81,26 @@ pub struct ProfileArg {
         short = 'p',
         long = "profile",
         value_name = "NAME",
-        conflicts_with = "name"
+        conflicts_with = "name",
+        add = ArgValueCompleter::new(complete_profiles)
     )]
     pub flag: Option<String>,
+}
+
+/// Profile names from the config files, for shell completion.
+fn complete_profiles(current: &std::ffi::OsStr) -> Vec<CompletionCandidate> {
+    let prefix = current.to_string_lossy();
+    crate::config::Loaded::load(&crate::config::Env::real())
+        .map(|loaded| {
+            loaded
+                .profiles
+                .profiles
+                .keys()
+                .filter(|name| name.starts_with(prefix.as_ref()))
+                .map(CompletionCandidate::new)
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 impl ProfileArg {
@@ -120,12 +156,69 @@ pub struct AssumeArgs {
     pub credentials: CredentialArgs,
 
     /// Shell to print code for [default: from $SHELL].
-    #[arg(long, value_enum, value_name = "SHELL")]
+    #[arg(
+        long,
+        value_enum,
+        value_name = "SHELL",
+        env = "ASSUME_OUTPUT_SHELL",
+        hide_env = true
+    )]
     pub shell: Option<Shell>,
 
     /// Print code that removes what `assume` exported ("switch back").
     #[arg(long)]
     pub unset: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ExecArgs {
+    #[command(flatten)]
+    pub credentials: CredentialArgs,
+
+    /// The command and its arguments, after `--`.
+    #[arg(last = true, required = true, value_name = "COMMAND")]
+    pub command: Vec<std::ffi::OsString>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ShellArgs {
+    #[command(flatten)]
+    pub credentials: CredentialArgs,
+
+    /// The shell to start [default: $SHELL].
+    #[arg(long, value_name = "PATH")]
+    pub shell_path: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct InitArgs {
+    #[arg(value_enum)]
+    pub shell: InitShell,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InitShell {
+    Bash,
+    Zsh,
+    Fish,
+    #[value(alias = "pwsh")]
+    Powershell,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CompletionsArgs {
+    #[arg(value_enum)]
+    pub shell: CompletionShell,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CompletionShell {
+    Bash,
+    Zsh,
+    Fish,
+    #[value(alias = "pwsh")]
+    Powershell,
+    Elvish,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -33,9 +33,18 @@ pub enum Error {
     Cache(String),
     #[error("{0}")]
     Internal(String),
+    /// Ends with this status; the message, if any, is printed like any other error. Used for
+    /// `exec`'s "command not found" (127) and for passing on a child's status.
+    #[error("{}", message.as_deref().unwrap_or_default())]
+    Exit { code: u8, message: Option<String> },
 }
 
 impl Error {
+    /// Whether there is anything to print (a passed-on status has nothing to say).
+    pub fn is_quiet(&self) -> bool {
+        matches!(self, Error::Exit { message: None, .. })
+    }
+
     pub fn exit_code(&self) -> ExitCode {
         ExitCode::from(match self {
             Error::Usage(_) => exit::USAGE,
@@ -44,6 +53,7 @@ impl Error {
             Error::Sts(_) => exit::STS,
             Error::Cache(_) => exit::CACHE,
             Error::Internal(_) => exit::INTERNAL,
+            Error::Exit { code, .. } => *code,
         })
     }
 }

@@ -10,6 +10,7 @@ pub mod config;
 pub mod credentials;
 pub mod error;
 pub mod mfa;
+pub mod picker;
 pub mod shell;
 pub mod sts;
 
@@ -28,5 +29,9 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         Some(Command::Clear(args)) => commands::clear::run(args, cli.verbose, &env),
         Some(Command::List(args)) => commands::list::run(args, &env),
+        Some(Command::Exec(args)) => commands::exec::run(args, cli.verbose, &env),
+        Some(Command::Shell(args)) => commands::subshell::run(args, cli.verbose, &env),
+        Some(Command::Init(args)) => commands::init::run(args),
+        Some(Command::Completions(args)) => commands::completions::run(args),
     }
 }

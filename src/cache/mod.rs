@@ -84,7 +84,7 @@ pub fn unix_now() -> u64 {
         .unwrap_or_default()
 }
 
-fn unix_seconds(time: SystemTime) -> u64 {
+pub fn unix_seconds(time: SystemTime) -> u64 {
     time.duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or_default()

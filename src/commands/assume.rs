@@ -8,7 +8,9 @@ use aws_smithy_types::date_time::Format;
 use zeroize::Zeroizing;
 
 use crate::cli::AssumeArgs;
-use crate::config::{Env, RegionSource};
+use aws_credential_types::Credentials;
+
+use crate::config::{Env, Plan, RegionSource};
 use crate::error::{Error, Result};
 use crate::shell::{Change, Shell, render};
 
@@ -33,28 +35,8 @@ pub fn run(args: &AssumeArgs, verbose: bool, env: &Env) -> Result<()> {
         return emit(&render(shell, &unset_changes(&previous, assumed)));
     }
     let (plan, credentials) = super::credentials(&args.credentials, verbose, env)?;
-    let expiration = credentials
-        .expiry()
-        .and_then(|expiry| DateTime::from(expiry).fmt(Format::DateTime).ok());
-
-    let mut changes = vec![
-        Change::Set("AWS_ACCESS_KEY_ID", credentials.access_key_id()),
-        Change::Set("AWS_SECRET_ACCESS_KEY", credentials.secret_access_key()),
-    ];
-    changes.push(match credentials.session_token() {
-        Some(token) => Change::Set("AWS_SESSION_TOKEN", token),
-        None => Change::Unset("AWS_SESSION_TOKEN"),
-    });
-    changes.push(match &expiration {
-        Some(expiration) => Change::Set("AWS_CREDENTIAL_EXPIRATION", expiration),
-        None => Change::Unset("AWS_CREDENTIAL_EXPIRATION"),
-    });
-    if plan.region_source != RegionSource::Default {
-        changes.push(Change::Set("AWS_REGION", &plan.region));
-        changes.push(Change::Set("AWS_DEFAULT_REGION", &plan.region));
-    }
-    changes.push(Change::Set("ASSUME_PROFILE", &plan.profile));
-    changes.extend(["AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SECURITY_TOKEN"].map(Change::Unset));
+    let expiration = expiration(&credentials);
+    let mut changes = credential_changes(&plan, &credentials, expiration.as_deref());
     // On the first switch, keep what the shell had so that `--unset` restores it.
     let saved: Vec<(&str, String)> = if env.get("ASSUME_PROFILE").is_none() {
         SAVED
@@ -76,6 +58,41 @@ pub fn run(args: &AssumeArgs, verbose: bool, env: &Env) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// The credentials' expiration in RFC 3339, if they expire.
+pub fn expiration(credentials: &Credentials) -> Option<String> {
+    credentials
+        .expiry()
+        .and_then(|expiry| DateTime::from(expiry).fmt(Format::DateTime).ok())
+}
+
+/// The environment a role's credentials make: the variables to set, and those to remove so
+/// that SDKs do not mix two identities.
+pub fn credential_changes<'a>(
+    plan: &'a Plan,
+    credentials: &'a Credentials,
+    expiration: Option<&'a str>,
+) -> Vec<Change<'a>> {
+    let mut changes = vec![
+        Change::Set("AWS_ACCESS_KEY_ID", credentials.access_key_id()),
+        Change::Set("AWS_SECRET_ACCESS_KEY", credentials.secret_access_key()),
+    ];
+    changes.push(match credentials.session_token() {
+        Some(token) => Change::Set("AWS_SESSION_TOKEN", token),
+        None => Change::Unset("AWS_SESSION_TOKEN"),
+    });
+    changes.push(match expiration {
+        Some(expiration) => Change::Set("AWS_CREDENTIAL_EXPIRATION", expiration),
+        None => Change::Unset("AWS_CREDENTIAL_EXPIRATION"),
+    });
+    if plan.region_source != RegionSource::Default {
+        changes.push(Change::Set("AWS_REGION", &plan.region));
+        changes.push(Change::Set("AWS_DEFAULT_REGION", &plan.region));
+    }
+    changes.push(Change::Set("ASSUME_PROFILE", &plan.profile));
+    changes.extend(["AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SECURITY_TOKEN"].map(Change::Unset));
+    changes
 }
 
 /// What `--unset` prints: remove every variable `assume` sets, and put back what it saved.

@@ -3,8 +3,6 @@
 
 use std::io::Write;
 
-use aws_smithy_types::DateTime;
-use aws_smithy_types::date_time::Format;
 use serde::Serialize;
 use zeroize::Zeroizing;
 
@@ -31,9 +29,7 @@ pub fn run(args: &CredentialArgs, verbose: bool, env: &Env) -> Result<()> {
         access_key_id: credentials.access_key_id(),
         secret_access_key: credentials.secret_access_key(),
         session_token: credentials.session_token(),
-        expiration: credentials
-            .expiry()
-            .and_then(|expiry| DateTime::from(expiry).fmt(Format::DateTime).ok()),
+        expiration: super::assume::expiration(&credentials),
     };
     let json = Zeroizing::new(
         serde_json::to_string(&output)

@@ -2,9 +2,13 @@
 
 pub mod assume;
 pub mod clear;
+pub mod completions;
 pub mod credential_process;
+pub mod exec;
 pub mod explain;
+pub mod init;
 pub mod list;
+pub mod subshell;
 
 use std::time::Duration;
 
@@ -15,7 +19,7 @@ use crate::cli::{ChainArgs, CredentialArgs, ProfileArg};
 use crate::config::{
     ChainError, ConfigError, Env, Loaded, Overrides, Plan, resolve_chain, selected_profile,
 };
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::mfa::Mfa;
 
 /// The credentials the command line asks for, through the cache.
@@ -29,6 +33,25 @@ pub fn credentials(args: &CredentialArgs, verbose: bool, env: &Env) -> Result<(P
     let min_ttl = Duration::from_secs(args.min_ttl.into());
     let credentials = crate::credentials::obtain(&plan, &mut mfa, &mut cache, min_ttl)?;
     Ok((plan, credentials))
+}
+
+/// For `exec` and `shell`: the profile named, else `AWS_PROFILE`, else one picked on the
+/// terminal; with no terminal, an error that asks for one (`usage` shows how).
+pub fn with_profile(args: &CredentialArgs, env: &Env, usage: &str) -> Result<CredentialArgs> {
+    if args.profile.get().is_some() {
+        return Ok(args.clone());
+    }
+    let name = match env.get("AWS_PROFILE") {
+        Some(name) => name,
+        None => crate::picker::pick(env)?.ok_or_else(|| {
+            Error::Usage(format!(
+                "no profile: name one (assume {usage}) or set AWS_PROFILE"
+            ))
+        })?,
+    };
+    let mut args = args.clone();
+    args.profile.flag = Some(name);
+    Ok(args)
 }
 
 /// Reads the files and resolves the profile the command line (or the environment) names.

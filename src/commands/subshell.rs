@@ -1,0 +1,52 @@
+//! `assume shell [PROFILE]`: a new shell with the role's credentials; leaving it is the
+//! switch back, since the parent shell never had them.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use crate::cache::unix_now;
+use crate::cli::ShellArgs;
+use crate::config::Env;
+use crate::error::Result;
+use crate::shell::Change;
+
+pub fn run(args: &ShellArgs, verbose: bool, env: &Env) -> Result<()> {
+    let credentials_args = super::with_profile(&args.credentials, env, "shell PROFILE")?;
+    let (plan, credentials) = super::credentials(&credentials_args, verbose, env)?;
+    let expiration = super::assume::expiration(&credentials);
+    let mut changes = super::assume::credential_changes(&plan, &credentials, expiration.as_deref());
+    changes.push(Change::Set("ASSUME_SHELL", &plan.profile));
+
+    if let Some(outer) = env.get("ASSUME_SHELL") {
+        eprintln!(
+            "assume: already in an assume shell for '{outer}'; this one has the credentials of '{}' until you exit it",
+            plan.profile
+        );
+    }
+    let shell = args
+        .shell_path
+        .clone()
+        .or_else(|| env.get("SHELL").map(PathBuf::from))
+        .unwrap_or_else(|| {
+            PathBuf::from(if cfg!(windows) {
+                "powershell.exe"
+            } else {
+                "/bin/sh"
+            })
+        });
+    let until = match (&expiration, credentials.expiry()) {
+        (Some(at), Some(expiry)) => {
+            let left = crate::cache::unix_seconds(expiry).saturating_sub(unix_now()) / 60;
+            format!("; the credentials expire at {at} (in {left} min)")
+        }
+        _ => String::new(),
+    };
+    eprintln!(
+        "assume: starting {} as '{}'{until}; exit it to switch back",
+        shell.display(),
+        plan.profile
+    );
+    let mut command = Command::new(&shell);
+    super::exec::apply(&mut command, &changes);
+    super::exec::replace_process(command, &shell.display().to_string())
+}
