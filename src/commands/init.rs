@@ -18,12 +18,21 @@ pub fn script(shell: InitShell) -> String {
         .map(|command| command.get_name().to_string())
         .collect();
     names.push("help".into());
+    // bash and zsh share one template: the function is the same POSIX-style code.
+    let posix = |name: &str, rc: &str| {
+        include_str!("../../templates/init.sh")
+            .replace("{{SHELL}}", name)
+            .replace("{{RC}}", rc)
+    };
     let (template, list) = match shell {
-        InitShell::Bash => (include_str!("../../templates/init.bash"), names.join(" | ")),
-        InitShell::Zsh => (include_str!("../../templates/init.zsh"), names.join(" | ")),
-        InitShell::Fish => (include_str!("../../templates/init.fish"), names.join(" ")),
+        InitShell::Bash => (posix("bash", "~/.bashrc"), names.join(" | ")),
+        InitShell::Zsh => (posix("zsh", "~/.zshrc"), names.join(" | ")),
+        InitShell::Fish => (
+            include_str!("../../templates/init.fish").to_string(),
+            names.join(" "),
+        ),
         InitShell::Powershell => (
-            include_str!("../../templates/init.ps1"),
+            include_str!("../../templates/init.ps1").to_string(),
             names
                 .iter()
                 .map(|name| format!("'{name}'"))

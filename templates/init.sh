@@ -1,5 +1,5 @@
-# assume: shell integration for bash. Add to ~/.bashrc:
-#   eval "$(assume init bash)"
+# assume: shell integration for {{SHELL}}. Add to {{RC}}:
+#   eval "$(assume init {{SHELL}})"
 # Then `assume PROFILE` and `assume --unset` change this shell's variables directly; every
 # other subcommand runs as it is.
 assume() {
@@ -9,7 +9,7 @@ assume() {
       ;;
     *)
       local __assume_out
-      __assume_out="$(ASSUME_OUTPUT_SHELL=bash command assume "$@")" || return
+      __assume_out="$(ASSUME_OUTPUT_SHELL={{SHELL}} command assume "$@")" || return
       eval "$__assume_out"
       ;;
   esac
