@@ -56,7 +56,9 @@ pub fn replace_process(mut command: Command, name: &str) -> Result<()> {
     }
     #[cfg(not(unix))]
     {
-        // The child shares the console, so Ctrl-C reaches it; `assume` only waits for it.
+        // The child shares the console, so Ctrl-C reaches it; `assume` ignores it and waits
+        // for the child's own status.
+        let _ = ctrlc::set_handler(|| {});
         let status = command.status().map_err(not_started)?;
         Err(Error::Exit {
             code: status.code().map_or(1, |code| code.clamp(0, 255) as u8),
