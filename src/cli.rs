@@ -30,9 +30,16 @@ pub struct Cli {
 pub enum Command {
     /// Run a command with the role's credentials in its environment; exits with its status.
     #[command(
-        after_help = "Examples:\n  assume exec admin -- aws s3 ls\n  AWS_PROFILE=admin assume exec -- terraform plan"
+        after_help = "Examples:\n  assume exec admin -- aws s3 ls\n  AWS_PROFILE=admin assume exec -- terraform plan\n  assume exec --server admin -- terraform apply    (refreshed for as long as it runs)"
     )]
     Exec(ExecArgs),
+    /// Serve the role's credentials on a local endpoint (the AWS container-credentials
+    /// protocol) until Ctrl-C, refreshing them as they run low; prints the two variables a
+    /// client needs.
+    #[command(
+        after_help = "Example:\n  assume serve admin        then, in other terminals, the two printed variables"
+    )]
+    Serve(ServeArgs),
     /// Start a shell with the role's credentials; exit it to switch back.
     #[command(after_help = "Example:\n  assume shell admin")]
     Shell(ShellArgs),
@@ -175,9 +182,24 @@ pub struct ExecArgs {
     #[command(flatten)]
     pub credentials: CredentialArgs,
 
+    /// Give the command a local credential endpoint instead of keys, so that its AWS SDKs
+    /// fetch fresh credentials whenever theirs run low (for work that outlives a session).
+    #[arg(long)]
+    pub server: bool,
+
     /// The command and its arguments, after `--`.
     #[arg(last = true, required = true, value_name = "COMMAND")]
     pub command: Vec<std::ffi::OsString>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub credentials: CredentialArgs,
+
+    /// Shell to print the variables for [default: from $SHELL].
+    #[arg(long, value_enum, value_name = "SHELL")]
+    pub shell: Option<Shell>,
 }
 
 #[derive(Debug, Clone, Args)]

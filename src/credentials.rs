@@ -1,7 +1,7 @@
 //! Running a plan: the cache first; else, under the chain's refresh lock, the base
 //! credentials, an MFA session when one can serve, and each hop in turn.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use aws_credential_types::Credentials;
 use serde::Serialize;
@@ -11,6 +11,37 @@ use crate::config::{Base, Plan};
 use crate::error::{Error, Result};
 use crate::mfa::Mfa;
 use crate::sts::{self, Sts};
+
+/// Everything needed to hand out credentials that live long enough, again and again (the
+/// credential endpoint asks on every request).
+pub struct Source {
+    pub plan: Plan,
+    pub mfa: Mfa,
+    pub cache: Cache,
+    pub min_ttl: Duration,
+    /// The last credentials served, reused while they live longer than `min_ttl`.
+    pub current: Option<Credentials>,
+}
+
+impl Source {
+    /// Credentials that live longer than the min TTL: the last ones, cached ones, or new ones.
+    pub fn credentials(&mut self) -> Result<Credentials> {
+        let fresh_enough = |c: &Credentials| {
+            c.expiry().is_none_or(|expiry| {
+                expiry
+                    .duration_since(SystemTime::now())
+                    .is_ok_and(|left| left > self.min_ttl)
+            })
+        };
+        if let Some(current) = self.current.as_ref().filter(|c| fresh_enough(c)) {
+            return Ok(current.clone());
+        }
+        let fresh =
+            crate::credentials::obtain(&self.plan, &mut self.mfa, &mut self.cache, self.min_ttl)?;
+        self.current = Some(fresh.clone());
+        Ok(fresh)
+    }
+}
 
 /// The role credentials at the end of `plan`: cached ones that live longer than `min_ttl`,
 /// else fresh ones (then cached). A failed refresh leaves the cached entry as it was.
@@ -235,6 +266,15 @@ fn mfa_session(
         eprintln!("assume: {e}");
     }
     Ok(Some(session))
+}
+
+/// The credentials' expiration in RFC 3339 (UTC), if they expire.
+pub fn expiration(credentials: &Credentials) -> Option<String> {
+    use aws_smithy_types::DateTime;
+    use aws_smithy_types::date_time::Format;
+    credentials
+        .expiry()
+        .and_then(|expiry| DateTime::from(expiry).fmt(Format::DateTime).ok())
 }
 
 /// Where the chain starts, in words; names the access key id, never the secret.

@@ -11,6 +11,7 @@ pub mod credentials;
 pub mod error;
 pub mod mfa;
 pub mod picker;
+pub mod server;
 pub mod shell;
 pub mod sts;
 
@@ -30,6 +31,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Clear(args)) => commands::clear::run(args, cli.verbose, &env),
         Some(Command::List(args)) => commands::list::run(args, &env),
         Some(Command::Exec(args)) => commands::exec::run(args, cli.verbose, &env),
+        Some(Command::Serve(args)) => commands::serve::run(args, cli.verbose, &env),
         Some(Command::Shell(args)) => commands::subshell::run(args, cli.verbose, &env),
         Some(Command::Init(args)) => commands::init::run(args),
         Some(Command::Completions(args)) => commands::completions::run(args),

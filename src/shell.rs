@@ -70,7 +70,8 @@ pub fn render(shell: Shell, changes: &[Change<'_>]) -> String {
             for change in changes {
                 let _ = match change {
                     Change::Set(name, value) => writeln!(out, "set -gx {name} {}", fish(value)),
-                    Change::Unset(name) => writeln!(out, "set -e {name}"),
+                    // `set -e` of an unset variable fails: the code's status must stay 0.
+                    Change::Unset(name) => writeln!(out, "set -e {name}; or true"),
                 };
             }
         }

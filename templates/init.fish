@@ -7,9 +7,10 @@ function assume --description 'Assume an AWS role in this shell'
         case {{SUBCOMMANDS}} -h --help -V --version
             command assume $argv
         case '*'
-            set -l __assume_out (ASSUME_OUTPUT_SHELL=fish command assume $argv)
-            set -l __assume_status $status
-            test $__assume_status -eq 0; or return $__assume_status
-            printf '%s\n' $__assume_out | source
+            # On failure assume prints nothing to stdout, so nothing is sourced.
+            ASSUME_OUTPUT_SHELL=fish command assume $argv | source
+            set -l __assume_status $pipestatus
+            test $__assume_status[1] -eq 0; or return $__assume_status[1]
+            return $__assume_status[2]
     end
 end

@@ -3,8 +3,6 @@
 
 use std::io::{IsTerminal, Write};
 
-use aws_smithy_types::DateTime;
-use aws_smithy_types::date_time::Format;
 use zeroize::Zeroizing;
 
 use crate::cli::AssumeArgs;
@@ -35,7 +33,7 @@ pub fn run(args: &AssumeArgs, verbose: bool, env: &Env) -> Result<()> {
         return emit(&render(shell, &unset_changes(&previous, assumed)));
     }
     let (plan, credentials) = super::credentials(&args.credentials, verbose, env)?;
-    let expiration = expiration(&credentials);
+    let expiration = crate::credentials::expiration(&credentials);
     let mut changes = credential_changes(&plan, &credentials, expiration.as_deref());
     // On the first switch, keep what the shell had so that `--unset` restores it.
     let saved: Vec<(&str, String)> = if env.get("ASSUME_PROFILE").is_none() {
@@ -58,13 +56,6 @@ pub fn run(args: &AssumeArgs, verbose: bool, env: &Env) -> Result<()> {
         );
     }
     Ok(())
-}
-
-/// The credentials' expiration in RFC 3339, if they expire.
-pub fn expiration(credentials: &Credentials) -> Option<String> {
-    credentials
-        .expiry()
-        .and_then(|expiry| DateTime::from(expiry).fmt(Format::DateTime).ok())
 }
 
 /// The environment a role's credentials make: the variables to set, and those to remove so

@@ -29,7 +29,7 @@ pub fn run(args: &CredentialArgs, verbose: bool, env: &Env) -> Result<()> {
         access_key_id: credentials.access_key_id(),
         secret_access_key: credentials.secret_access_key(),
         session_token: credentials.session_token(),
-        expiration: super::assume::expiration(&credentials),
+        expiration: crate::credentials::expiration(&credentials),
     };
     let json = Zeroizing::new(
         serde_json::to_string(&output)

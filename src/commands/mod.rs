@@ -8,11 +8,14 @@ pub mod exec;
 pub mod explain;
 pub mod init;
 pub mod list;
+pub mod serve;
 pub mod subshell;
 
 use std::time::Duration;
 
 use aws_credential_types::Credentials;
+
+use crate::credentials::Source;
 
 use crate::cache::{Cache, Mode};
 use crate::cli::{ChainArgs, CredentialArgs, ProfileArg};
@@ -22,17 +25,28 @@ use crate::config::{
 use crate::error::{Error, Result};
 use crate::mfa::Mfa;
 
-/// The credentials the command line asks for, through the cache.
-pub fn credentials(args: &CredentialArgs, verbose: bool, env: &Env) -> Result<(Plan, Credentials)> {
-    let mut mfa = Mfa::new(args.token_code.clone())?;
-    let mut cache = Cache::new(Mode::from_env(env, args.no_cache)?, env, verbose);
+/// What obtaining the command line's credentials takes: the plan, the MFA source, the cache.
+pub fn source(args: &CredentialArgs, verbose: bool, env: &Env) -> Result<Source> {
+    let mfa = Mfa::new(args.token_code.clone())?;
+    let cache = Cache::new(Mode::from_env(env, args.no_cache)?, env, verbose);
     let plan = plan(&args.profile, &args.chain, env)?;
     for notice in &plan.notices {
         eprintln!("assume: {notice}");
     }
-    let min_ttl = Duration::from_secs(args.min_ttl.into());
-    let credentials = crate::credentials::obtain(&plan, &mut mfa, &mut cache, min_ttl)?;
-    Ok((plan, credentials))
+    Ok(Source {
+        plan,
+        mfa,
+        cache,
+        min_ttl: Duration::from_secs(args.min_ttl.into()),
+        current: None,
+    })
+}
+
+/// The credentials the command line asks for, through the cache.
+pub fn credentials(args: &CredentialArgs, verbose: bool, env: &Env) -> Result<(Plan, Credentials)> {
+    let mut source = source(args, verbose, env)?;
+    let credentials = source.credentials()?;
+    Ok((source.plan, credentials))
 }
 
 /// For `exec` and `shell`: the profile named, else `AWS_PROFILE`, else one picked on the

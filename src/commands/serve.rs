@@ -1,0 +1,38 @@
+//! `assume serve [PROFILE]`: the credential endpoint of `exec --server`, in the foreground,
+//! for commands started from other terminals.
+
+use std::io::Write;
+use std::time::Duration;
+
+use crate::cli::ServeArgs;
+use crate::config::Env;
+use crate::error::{Error, Result};
+use crate::server::Server;
+use crate::shell::{Change, Shell, render};
+
+pub fn run(args: &ServeArgs, verbose: bool, env: &Env) -> Result<()> {
+    let credentials_args = super::with_profile(&args.credentials, env, "serve PROFILE")?;
+    let mut source = super::source(&credentials_args, verbose, env)?;
+    source.credentials()?;
+    let server = Server::start()?;
+    let shell = args
+        .shell
+        .unwrap_or_else(|| Shell::detect(env.get("SHELL").as_deref()));
+    let changes: Vec<Change<'_>> = server
+        .variables()
+        .map(|(name, value)| Change::Set(name, value))
+        .to_vec();
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(render(shell, &changes).as_bytes())
+        .and_then(|()| stdout.flush())
+        .map_err(|e| Error::Internal(format!("cannot write to stdout: {e}")))?;
+    drop(stdout);
+    eprintln!(
+        "assume: serving the credentials of '{}' at {} until Ctrl-C; give a command the variables above (and no AWS keys) and its SDK fetches them as they run low",
+        source.plan.profile, server.uri
+    );
+    loop {
+        server.serve_one(&mut source, Duration::from_secs(3600));
+    }
+}
