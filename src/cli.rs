@@ -40,6 +40,15 @@ pub enum Command {
         after_help = "Example:\n  assume serve admin        then, in other terminals, the two printed variables"
     )]
     Serve(ServeArgs),
+    /// Show who the credentials in this environment are (GetCallerIdentity), the profile
+    /// `assume` set, and the time they have left.
+    #[command(after_help = "Examples:\n  assume whoami\n  assume whoami --output json")]
+    Whoami(WhoamiArgs),
+    /// Sign in to the AWS console as the role: opens the browser, or prints the URL.
+    #[command(
+        after_help = "Examples:\n  assume console admin\n  assume console admin --print\n  assume console admin --destination https://console.aws.amazon.com/s3/home"
+    )]
+    Console(ConsoleArgs),
     /// Start a shell with the role's credentials; exit it to switch back.
     #[command(after_help = "Example:\n  assume shell admin")]
     Shell(ShellArgs),
@@ -252,6 +261,27 @@ pub struct ClearArgs {
     /// Also forget MFA sessions (of that profile's chain, or all of them).
     #[arg(long)]
     pub all: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ConsoleArgs {
+    #[command(flatten)]
+    pub credentials: CredentialArgs,
+
+    /// Print the sign-in URL instead of opening a browser.
+    #[arg(long)]
+    pub print: bool,
+
+    /// The console page to land on [default: the console home in the profile's region].
+    #[arg(long, value_name = "URL")]
+    pub destination: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct WhoamiArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -103,9 +103,10 @@ pub fn obtain(
     for (index, hop) in plan.hops.iter().enumerate() {
         let session_name = sts::session_name(hop.role_session_name.as_deref());
         let code = match &hop.mfa_serial {
-            Some(serial) if !(index == 0 && first_hop_has_session) => {
-                Some((serial.as_str(), mfa.code(serial, &hop.profile)?))
-            }
+            Some(serial) if !(index == 0 && first_hop_has_session) => Some((
+                serial.as_str(),
+                mfa.code(serial, &hop.profile, hop.mfa_process.as_deref())?,
+            )),
             _ => None,
         };
         if verbose {
@@ -125,18 +126,34 @@ pub fn obtain(
                     .unwrap_or_default(),
             );
         }
-        credentials = runtime.block_on(client.assume_role(
-            credentials,
-            hop,
-            &session_name,
-            hop.duration_seconds,
-            code.as_ref().map(|(serial, code)| (*serial, code.as_str())),
-        ))?;
+        credentials = with_spinner(verbose, format!("assuming {}", hop.role_arn), || {
+            runtime.block_on(client.assume_role(
+                credentials,
+                hop,
+                &session_name,
+                hop.duration_seconds,
+                code.as_ref().map(|(serial, code)| (*serial, code.as_str())),
+            ))
+        })?;
     }
     if let Err(e) = cache.put(&key, EntryKind::Role, &plan.profile, &credentials) {
         eprintln!("assume: {e}");
     }
     Ok(credentials)
+}
+
+/// A spinner on stderr while `call` runs: only on a terminal, and never while `-v` is
+/// printing (prompts are over before a call starts).
+fn with_spinner<T>(verbose: bool, message: String, call: impl FnOnce() -> T) -> T {
+    use std::io::IsTerminal;
+    if verbose || !std::io::stderr().is_terminal() {
+        return call();
+    }
+    let spinner = indicatif::ProgressBar::new_spinner().with_message(message);
+    spinner.enable_steady_tick(Duration::from_millis(80));
+    let result = call();
+    spinner.finish_and_clear();
+    result
 }
 
 /// The cache key of a plan's final credentials: every input that shapes them.
@@ -254,7 +271,8 @@ fn mfa_session(
     if let Some(session) = cache.recheck(&key, min_ttl)? {
         return Ok(Some(session));
     }
-    let code = mfa.code(serial, &plan.hops[0].profile)?;
+    let hop = &plan.hops[0];
+    let code = mfa.code(serial, &hop.profile, hop.mfa_process.as_deref())?;
     if cache.verbose {
         eprintln!(
             "assume: MFA session: GetSessionToken for {serial}, {}s",

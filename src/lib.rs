@@ -31,6 +31,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Clear(args)) => commands::clear::run(args, cli.verbose, &env),
         Some(Command::List(args)) => commands::list::run(args, &env),
         Some(Command::Exec(args)) => commands::exec::run(args, cli.verbose, &env),
+        Some(Command::Console(args)) => commands::console::run(args, cli.verbose, &env),
+        Some(Command::Whoami(args)) => commands::whoami::run(args, &env),
         Some(Command::Serve(args)) => commands::serve::run(args, cli.verbose, &env),
         Some(Command::Shell(args)) => commands::subshell::run(args, cli.verbose, &env),
         Some(Command::Init(args)) => commands::init::run(args),

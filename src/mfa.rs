@@ -1,6 +1,6 @@
-//! Where an MFA code comes from: `--token-code`, else a prompt on the controlling terminal
-//! (`/dev/tty`), so that it reaches the person even while stdout is captured by `eval "$(…)"`.
-//! A code is used once and never stored.
+//! Where an MFA code comes from: `--token-code`, else the profile's `mfa_process`, else a
+//! prompt on the controlling terminal (`/dev/tty`), so that it reaches the person even while
+//! stdout is captured by `eval "$(…)"`. A code is used once and never stored.
 
 use std::fs::OpenOptions;
 
@@ -29,12 +29,54 @@ impl Mfa {
         Ok(Mfa { flag })
     }
 
-    /// A code for `serial`, asked for by `profile`.
-    pub fn code(&mut self, serial: &str, profile: &str) -> Result<Zeroizing<String>> {
+    /// A code for `serial`, asked for by `profile`, whose `mfa_process` is `process`.
+    pub fn code(
+        &mut self,
+        serial: &str,
+        profile: &str,
+        process: Option<&str>,
+    ) -> Result<Zeroizing<String>> {
         if let Some(code) = self.flag.take() {
             return Ok(code);
         }
-        prompt(serial, profile)
+        match process {
+            Some(command) => run_process(command, profile),
+            None => prompt(serial, profile),
+        }
+    }
+}
+
+/// Runs `mfa_process` through the shell; its trimmed stdout must be the code.
+fn run_process(command: &str, profile: &str) -> Result<Zeroizing<String>> {
+    let failed = |why: String| {
+        Error::Auth(format!(
+            "profile '{profile}': mfa_process {why}; fix the command or remove mfa_process to be prompted"
+        ))
+    };
+    let mut shell = if cfg!(windows) {
+        let mut shell = std::process::Command::new("cmd");
+        shell.arg("/C");
+        shell
+    } else {
+        let mut shell = std::process::Command::new("sh");
+        shell.arg("-c");
+        shell
+    };
+    let output = shell
+        .arg(command)
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .map_err(|e| failed(format!("could not start: {e}")))?;
+    let stdout = Zeroizing::new(output.stdout);
+    if !output.status.success() {
+        return Err(failed(format!("failed ({})", output.status)));
+    }
+    let code = Zeroizing::new(String::from_utf8_lossy(&stdout).trim().to_string());
+    if is_valid_code(&code) {
+        Ok(code)
+    } else {
+        Err(failed("did not print a 6-digit code".into()))
     }
 }
 

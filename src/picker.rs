@@ -1,7 +1,8 @@
 //! The profile picker: a fuzzy list on the terminal when no profile was named. Role profiles
-//! come first.
+//! come first, the most recently used of them first; the recent list is a small state file.
 
 use std::fs::OpenOptions;
+use std::path::PathBuf;
 
 use crate::config::{Env, Loaded};
 use crate::error::{Error, Result};
@@ -17,11 +18,13 @@ pub fn pick(env: &Env) -> Result<Option<String>> {
         return Ok(None);
     }
     let loaded = Loaded::load(env)?;
-    let mut names: Vec<(bool, &str)> = loaded
+    let recent = recent(env);
+    let rank = |name: &str| recent.iter().position(|r| r == name).unwrap_or(usize::MAX);
+    let mut names: Vec<(bool, usize, &str)> = loaded
         .profiles
         .profiles
         .iter()
-        .map(|(name, section)| (section.get("role_arn").is_none(), name.as_str()))
+        .map(|(name, section)| (section.get("role_arn").is_none(), rank(name), name.as_str()))
         .collect();
     names.sort();
     if names.is_empty() {
@@ -30,7 +33,7 @@ pub fn pick(env: &Env) -> Result<Option<String>> {
             loaded.locations.config
         )));
     }
-    let items: Vec<&str> = names.iter().map(|(_, name)| *name).collect();
+    let items: Vec<&str> = names.iter().map(|(_, _, name)| *name).collect();
     let chosen = dialoguer::FuzzySelect::new()
         .with_prompt("Profile")
         .items(&items)
@@ -40,5 +43,45 @@ pub fn pick(env: &Env) -> Result<Option<String>> {
     match chosen {
         Some(index) => Ok(Some(items[index].to_string())),
         None => Err(Error::Usage("no profile chosen".into())),
+    }
+}
+
+/// How many names the recent list keeps.
+const RECENT: usize = 50;
+
+fn recent_path(env: &Env) -> Option<PathBuf> {
+    env.get("XDG_STATE_HOME")
+        .map(PathBuf::from)
+        .or_else(dirs::state_dir)
+        .or_else(dirs::cache_dir)
+        .map(|dir| dir.join("assume").join("recent"))
+}
+
+/// The profiles used lately, most recent first.
+pub fn recent(env: &Env) -> Vec<String> {
+    recent_path(env)
+        .and_then(|path| std::fs::read_to_string(path).ok())
+        .map(|text| text.lines().map(str::to_string).collect())
+        .unwrap_or_default()
+}
+
+/// Puts `profile` at the top of the recent list. Best effort: a state file that cannot be
+/// written only costs the picker its order.
+pub fn record(env: &Env, profile: &str) {
+    let Some(path) = recent_path(env) else {
+        return;
+    };
+    let mut names = recent(env);
+    names.retain(|name| name != profile);
+    names.insert(0, profile.to_string());
+    names.truncate(RECENT);
+    if let Some(dir) = path.parent()
+        && crate::cache::private_dir(dir).is_ok()
+        && let Ok(mut file) = tempfile::NamedTempFile::new_in(dir)
+    {
+        use std::io::Write;
+        if file.write_all((names.join("\n") + "\n").as_bytes()).is_ok() {
+            let _ = file.persist(&path);
+        }
     }
 }

@@ -61,8 +61,8 @@ impl Sts {
         duration_seconds: Option<u32>,
         mfa: Option<(&str, &str)>,
     ) -> Result<Credentials> {
-        let mut request = self
-            .client(credentials)
+        let client = self.client(credentials);
+        let mut request = client
             .assume_role()
             .role_arn(&hop.role_arn)
             .role_session_name(session_name)
@@ -71,11 +71,26 @@ impl Sts {
         if let Some((serial, code)) = mfa {
             request = request.serial_number(serial).token_code(code);
         }
-        let output = request.send().await.map_err(|e| {
-            let what = format!("profile '{}': assuming {}", hop.profile, hop.role_arn);
-            call_error(e, &what, hop.mfa_serial.is_some(), self)
-        })?;
-        converted(output.credentials, &hop.profile)
+        match request.send().await {
+            Ok(output) => converted(output.credentials, &hop.profile),
+            Err(SdkError::ServiceError(e))
+                if code_and_message(e.err(), e.raw()).0 == "AccessDenied" =>
+            {
+                let (_, message) = code_and_message(e.err(), e.raw());
+                // Who the caller really is: the first thing to know about a denial.
+                let caller = client
+                    .get_caller_identity()
+                    .send()
+                    .await
+                    .ok()
+                    .and_then(|identity| identity.arn);
+                Err(Error::Auth(access_denied(hop, caller.as_deref(), &message)))
+            }
+            Err(e) => {
+                let what = format!("profile '{}': assuming {}", hop.profile, hop.role_arn);
+                Err(call_error(e, &what, hop.mfa_serial.is_some(), self))
+            }
+        }
     }
 
     /// An MFA session: GetSessionToken with the long-term keys of `profile` and an MFA code.
@@ -207,6 +222,29 @@ fn code_and_message(err: &impl ProvideErrorMetadata, raw: &HttpResponse) -> (Str
     (
         code.unwrap_or_else(|| format!("HTTP {}", raw.status().as_u16())),
         message.unwrap_or_else(|| "no message".into()),
+    )
+}
+
+/// Why AssumeRole was denied, in one line: who asked, for what, and the usual causes for
+/// this hop, most likely first.
+fn access_denied(hop: &Hop, caller: Option<&str>, message: &str) -> String {
+    let who = caller.unwrap_or("the source credentials");
+    let third = match (&hop.external_id, &hop.mfa_serial) {
+        (Some(_), _) => format!(
+            "external_id in [profile {}] does not match the sts:ExternalId the trust policy wants",
+            hop.profile
+        ),
+        (None, None) => format!(
+            "the trust policy requires MFA (aws:MultiFactorAuthPresent) or an sts:ExternalId: add mfa_serial or external_id to [profile {}]",
+            hop.profile
+        ),
+        (None, Some(_)) => {
+            "the MFA code was stale or already used, or the trust policy wants an sts:ExternalId (external_id)".to_string()
+        }
+    };
+    format!(
+        "profile '{}': AccessDenied: {who} may not assume {}. Usual causes, most likely first: 1) the role's trust policy does not name {who} as a principal; 2) {who}'s own policies do not allow sts:AssumeRole on the role; 3) {third}. (AWS: {message})",
+        hop.profile, hop.role_arn
     )
 }
 

@@ -32,7 +32,9 @@ pub fn run(args: &AssumeArgs, verbose: bool, env: &Env) -> Result<()> {
         let assumed = env.get("ASSUME_PROFILE").is_some();
         return emit(&render(shell, &unset_changes(&previous, assumed)));
     }
-    let (plan, credentials) = super::credentials(&args.credentials, verbose, env)?;
+    let credentials_args = super::with_profile(&args.credentials, env, "PROFILE")?;
+    let (plan, credentials) = super::credentials(&credentials_args, verbose, env)?;
+    crate::picker::record(env, &plan.profile);
     let expiration = crate::credentials::expiration(&credentials);
     let mut changes = credential_changes(&plan, &credentials, expiration.as_deref());
     // On the first switch, keep what the shell had so that `--unset` restores it.

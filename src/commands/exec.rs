@@ -16,6 +16,7 @@ pub fn run(args: &ExecArgs, verbose: bool, env: &Env) -> Result<()> {
         return with_server(args, &credentials_args, verbose, env);
     }
     let (plan, credentials) = super::credentials(&credentials_args, verbose, env)?;
+    crate::picker::record(env, &plan.profile);
     let expiration = crate::credentials::expiration(&credentials);
     let changes = super::assume::credential_changes(&plan, &credentials, expiration.as_deref());
     let Some((program, rest)) = args.command.split_first() else {
@@ -38,6 +39,7 @@ fn with_server(
     let mut source = super::source(credentials_args, verbose, env)?;
     // Ask for any MFA code now, before the command starts.
     source.credentials()?;
+    crate::picker::record(env, &source.plan.profile);
     let server = Server::start()?;
     let Some((program, rest)) = args.command.split_first() else {
         return Err(Error::Usage("no command: put it after --".into()));

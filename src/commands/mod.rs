@@ -3,6 +3,7 @@
 pub mod assume;
 pub mod clear;
 pub mod completions;
+pub mod console;
 pub mod credential_process;
 pub mod exec;
 pub mod explain;
@@ -10,6 +11,7 @@ pub mod init;
 pub mod list;
 pub mod serve;
 pub mod subshell;
+pub mod whoami;
 
 use std::time::Duration;
 
@@ -49,13 +51,17 @@ pub fn credentials(args: &CredentialArgs, verbose: bool, env: &Env) -> Result<(P
     Ok((source.plan, credentials))
 }
 
-/// For `exec` and `shell`: the profile named, else `AWS_PROFILE`, else one picked on the
-/// terminal; with no terminal, an error that asks for one (`usage` shows how).
+/// For commands a person runs: the profile named, else `AWS_PROFILE`, else
+/// `AWS_DEFAULT_PROFILE`, else one picked on the terminal; with no terminal, an error that
+/// asks for one (`usage` shows how).
 pub fn with_profile(args: &CredentialArgs, env: &Env, usage: &str) -> Result<CredentialArgs> {
     if args.profile.get().is_some() {
         return Ok(args.clone());
     }
-    let name = match env.get("AWS_PROFILE") {
+    let name = match env
+        .get("AWS_PROFILE")
+        .or_else(|| env.get("AWS_DEFAULT_PROFILE"))
+    {
         Some(name) => name,
         None => crate::picker::pick(env)?.ok_or_else(|| {
             Error::Usage(format!(

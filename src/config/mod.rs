@@ -3,7 +3,7 @@
 
 mod chain;
 mod parse;
-mod plan;
+pub mod plan;
 
 use std::collections::HashMap;
 use std::io::ErrorKind;

@@ -91,6 +91,8 @@ pub struct Hop {
     pub external_id: Option<String>,
     pub role_session_name: Option<String>,
     pub duration_seconds: Option<u32>,
+    /// A command whose output is the MFA code (`mfa_process`), for a hop with `mfa_serial`.
+    pub mfa_process: Option<String>,
 }
 
 /// Where the region came from, for `explain`.
@@ -225,6 +227,10 @@ impl Plan {
                 profile: profile.name.clone(),
                 role_arn: validate_role_arn(&profile.name, hop.role_arn())?,
                 mfa_serial: optional(profile, "mfa_serial", validate_mfa_serial)?,
+                mfa_process: profile
+                    .get("mfa_process")
+                    .or_else(|| setting("mfa_process").map(|(_, command)| command))
+                    .map(str::to_string),
                 external_id: optional(profile, "external_id", validate_external_id)?,
                 role_session_name: optional(profile, "role_session_name", validate_session_name)?,
                 duration_seconds: duration,
