@@ -62,6 +62,9 @@ pub enum Command {
         after_help = "Examples:\n  assume completions bash > ~/.local/share/bash-completion/completions/assume\n  assume completions fish > ~/.config/fish/completions/assume.fish"
     )]
     Completions(CompletionsArgs),
+    /// Print the man page (roff); `man/assume.1` is exactly this.
+    #[command(hide = true)]
+    Man,
     /// Print the role's credentials as `credential_process` JSON, for another profile's
     /// `credential_process = assume credential-process PROFILE`.
     #[command(

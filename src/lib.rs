@@ -37,5 +37,6 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Shell(args)) => commands::subshell::run(args, cli.verbose, &env),
         Some(Command::Init(args)) => commands::init::run(args),
         Some(Command::Completions(args)) => commands::completions::run(args),
+        Some(Command::Man) => commands::completions::man(),
     }
 }
