@@ -30,7 +30,19 @@ pub fn run(args: &WhoamiArgs, env: &Env) -> Result<()> {
             .get_caller_identity()
             .send()
             .await
-            .map_err(|e| no_credentials(DisplayErrorContext(&e).to_string()))
+            .map_err(|e| {
+                let detail = DisplayErrorContext(&e).to_string();
+                match e.as_service_error().and_then(|s| s.meta().code()) {
+                    Some(code) => no_credentials(format!("STS answered {code}")),
+                    None if detail.contains("credential") => {
+                        no_credentials("no credentials in this environment".into())
+                    }
+                    None => Error::Sts(format!(
+                        "cannot reach STS to ask who you are ({}); check the network and AWS_ENDPOINT_URL",
+                        detail.lines().next().unwrap_or_default()
+                    )),
+                }
+            })
     })?;
     let expiration = env.get("AWS_CREDENTIAL_EXPIRATION");
     let seconds_left = expiration
