@@ -79,12 +79,30 @@ pub fn credential_changes<'a>(
         Some(expiration) => Change::Set("AWS_CREDENTIAL_EXPIRATION", expiration),
         None => Change::Unset("AWS_CREDENTIAL_EXPIRATION"),
     });
+    changes.push(Change::Unset("AWS_SECURITY_TOKEN"));
+    changes.extend(profile_changes(plan));
+    changes
+}
+
+/// The variables that carry credentials: all of them go when a shell switches back.
+pub const CREDENTIAL_VARIABLES: [&str; 5] = [
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "AWS_CREDENTIAL_EXPIRATION",
+];
+
+/// What every way of handing on a role sets besides credentials: the region (when one is
+/// known) and `ASSUME_PROFILE`; and what it removes, so SDKs do not mix two identities.
+pub fn profile_changes(plan: &Plan) -> Vec<Change<'_>> {
+    let mut changes = Vec::new();
     if plan.region_source != RegionSource::Default {
         changes.push(Change::Set("AWS_REGION", &plan.region));
         changes.push(Change::Set("AWS_DEFAULT_REGION", &plan.region));
     }
     changes.push(Change::Set("ASSUME_PROFILE", &plan.profile));
-    changes.extend(["AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SECURITY_TOKEN"].map(Change::Unset));
+    changes.extend(["AWS_PROFILE", "AWS_DEFAULT_PROFILE"].map(Change::Unset));
     changes
 }
 
@@ -93,16 +111,8 @@ fn unset_changes<'a>(
     previous: &'a [(&'static str, &'static str, Option<String>)],
     assumed: bool,
 ) -> Vec<Change<'a>> {
-    let mut changes: Vec<Change<'a>> = [
-        "AWS_ACCESS_KEY_ID",
-        "AWS_SECRET_ACCESS_KEY",
-        "AWS_SESSION_TOKEN",
-        "AWS_SECURITY_TOKEN",
-        "AWS_CREDENTIAL_EXPIRATION",
-        "ASSUME_PROFILE",
-    ]
-    .map(Change::Unset)
-    .to_vec();
+    let mut changes: Vec<Change<'a>> = CREDENTIAL_VARIABLES.map(Change::Unset).to_vec();
+    changes.push(Change::Unset("ASSUME_PROFILE"));
     for (var, saved, value) in previous {
         match value {
             Some(value) => {

@@ -4,8 +4,9 @@
 use std::process::Command;
 use std::time::Duration;
 
+use super::assume::CREDENTIAL_VARIABLES;
 use crate::cli::ExecArgs;
-use crate::config::{Env, Plan, RegionSource};
+use crate::config::{Env, Plan};
 use crate::error::{Error, Result};
 use crate::server::Server;
 use crate::shell::Change;
@@ -67,29 +68,20 @@ fn with_server(
 
 /// The environment of a command served by the endpoint: its two variables instead of keys.
 pub fn endpoint_changes<'a>(plan: &'a Plan, server: &'a Server) -> Vec<Change<'a>> {
-    let mut changes: Vec<Change<'a>> = [
-        "AWS_ACCESS_KEY_ID",
-        "AWS_SECRET_ACCESS_KEY",
-        "AWS_SESSION_TOKEN",
-        "AWS_SECURITY_TOKEN",
-        "AWS_CREDENTIAL_EXPIRATION",
-        "AWS_PROFILE",
-        "AWS_DEFAULT_PROFILE",
-        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-        "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
-    ]
-    .map(Change::Unset)
-    .to_vec();
+    let mut changes: Vec<Change<'a>> = CREDENTIAL_VARIABLES.map(Change::Unset).to_vec();
+    changes.extend(
+        [
+            "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+            "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+        ]
+        .map(Change::Unset),
+    );
     changes.extend(
         server
             .variables()
             .map(|(name, value)| Change::Set(name, value)),
     );
-    if plan.region_source != RegionSource::Default {
-        changes.push(Change::Set("AWS_REGION", &plan.region));
-        changes.push(Change::Set("AWS_DEFAULT_REGION", &plan.region));
-    }
-    changes.push(Change::Set("ASSUME_PROFILE", &plan.profile));
+    changes.extend(super::assume::profile_changes(plan));
     changes
 }
 
