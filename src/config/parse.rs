@@ -142,6 +142,8 @@ type RawSections<'a> = Vec<(&'a str, Vec<(String, String)>)>;
 /// The first pass: sections and properties as written, with continuation lines folded in.
 fn parse_raw<'a>(path: &str, text: &'a str) -> Result<RawSections<'a>, ParseError> {
     let mut sections: RawSections<'a> = Vec::new();
+    // Where each header's section is in `sections` (a file may repeat a header).
+    let mut positions: std::collections::HashMap<&'a str, usize> = Default::default();
     // Index of the current section, and of the property a continuation line extends.
     let mut current: Option<usize> = None;
     let mut property: Option<(String, bool)> = None;
@@ -160,13 +162,10 @@ fn parse_raw<'a>(path: &str, text: &'a str) -> Result<RawSections<'a>, ParseErro
                 .ok_or_else(|| error("Profile definition must start with '['"))?
                 .strip_suffix(']')
                 .ok_or_else(|| error("Profile definition must end with ']'"))?;
-            let position = match sections.iter().position(|(name, _)| *name == header) {
-                Some(position) => position,
-                None => {
-                    sections.push((header, Vec::new()));
-                    sections.len() - 1
-                }
-            };
+            let position = *positions.entry(header).or_insert_with(|| {
+                sections.push((header, Vec::new()));
+                sections.len() - 1
+            });
             current = Some(position);
             property = None;
         } else if line.starts_with(WHITESPACE) {
