@@ -11,7 +11,6 @@ use crate::shell::Shell;
 #[command(
     name = "assume",
     version,
-    args_conflicts_with_subcommands = true,
     after_help = "Examples:\n  eval \"$(assume admin)\"      switch this shell to the role of profile admin\n  eval \"$(assume --unset)\"    switch back\n  assume explain admin        show what `assume admin` would do, without calling AWS"
 )]
 pub struct Cli {
@@ -200,7 +199,7 @@ pub struct ExecArgs {
     pub server: bool,
 
     /// The command and its arguments, after `--`.
-    #[arg(last = true, required = true, value_name = "COMMAND")]
+    #[arg(last = true, value_name = "COMMAND")]
     pub command: Vec<std::ffi::OsString>,
 }
 
@@ -317,6 +316,21 @@ pub enum Output {
 pub fn parse_duration(text: &str) -> Result<u32, String> {
     crate::config::parse_human_seconds(text)
         .ok_or_else(|| format!("'{text}' is not a duration; try 1h, 90m or 900s"))
+}
+
+/// A clap error as one line: its message and details, without the usage block.
+pub fn one_line(error: &clap::Error) -> String {
+    let text = error.render().to_string();
+    let mut parts: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .take_while(|line| !line.starts_with("Usage:") && !line.starts_with("For more information"))
+        .filter(|line| !line.is_empty())
+        .collect();
+    if let Some(first) = parts.first_mut() {
+        *first = first.trim_start_matches("error:").trim();
+    }
+    format!("{}; see `assume --help`", parts.join(" "))
 }
 
 #[cfg(test)]

@@ -1,4 +1,4 @@
-//! The people-facing commands (issue 5), end to end: the profile picker in a real terminal
+//! The people-facing commands, end to end: the profile picker in a real terminal
 //! (tmux) and its recently-used list, `assume list`, `assume whoami`, `assume console` against a
 //! local federation endpoint, `mfa_process`, the AccessDenied diagnosis under moto's auth mode,
 //! `--help`/`--version`, and quiet, colourless feedback.

@@ -353,6 +353,9 @@ impl Cache {
                 },
             ) => stored,
             Ok(_) | Err(_) => {
+                if !announce {
+                    return Ok(None); // said on the first lookup of this run
+                }
                 eprintln!(
                     "assume: ignoring an unreadable cache entry in {} (it will be replaced)",
                     self.store

@@ -12,6 +12,11 @@ use crate::server::Server;
 use crate::shell::Change;
 
 pub fn run(args: &ExecArgs, verbose: bool, env: &Env) -> Result<()> {
+    if args.command.is_empty() {
+        return Err(Error::Usage(
+            "no command: put it after --, as in `assume exec PROFILE -- aws s3 ls`".into(),
+        ));
+    }
     let credentials_args = super::with_profile(&args.credentials, env, "exec PROFILE -- COMMAND")?;
     if args.server {
         return with_server(args, &credentials_args, verbose, env);
