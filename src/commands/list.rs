@@ -29,6 +29,12 @@ pub fn run(args: &ListArgs, env: &Env) -> Result<()> {
     let loaded = Loaded::load(env)?;
     let index = Cache::new(Mode::from_env(env, false)?, env, false).index();
     let now = unix_now();
+    // Only profiles the index names can be cached: the others need no cache key.
+    let cached_profiles: std::collections::HashSet<&str> = index
+        .values()
+        .filter(|entry| entry.kind == EntryKind::Role && entry.expires_at > now)
+        .map(|entry| entry.profile.as_str())
+        .collect();
     let overrides = Overrides::default();
     let rows: Vec<Row> = loaded
         .profiles
@@ -47,8 +53,10 @@ pub fn run(args: &ListArgs, env: &Env) -> Result<()> {
                     account,
                     region: Some(plan.region.clone()),
                     mfa: plan.hops.iter().any(|hop| hop.mfa_serial.is_some()),
-                    cached_until: index
-                        .get(&role_key(&plan))
+                    cached_until: cached_profiles
+                        .contains(name.as_str())
+                        .then(|| index.get(&role_key(&plan)))
+                        .flatten()
                         .filter(|entry| entry.kind == EntryKind::Role && entry.expires_at > now)
                         .and_then(|entry| {
                             DateTime::from_secs(entry.expires_at as i64)

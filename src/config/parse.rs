@@ -43,9 +43,12 @@ impl Section {
 
     /// A property by name, case-insensitively, as the SDKs look them up.
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.properties
-            .get(&key.to_ascii_lowercase())
-            .map(String::as_str)
+        let value = if key.bytes().any(|b| b.is_ascii_uppercase()) {
+            self.properties.get(&key.to_ascii_lowercase())
+        } else {
+            self.properties.get(key)
+        };
+        value.map(String::as_str)
     }
 
     /// The sub-properties of a property written as `key =` followed by indented `sub = value` lines.
