@@ -1,7 +1,8 @@
 //! `assume`: trade the AWS credentials you have for a role's temporary credentials.
 //!
 //! Data flows one way: [`cli`] → [`config`] (files → profiles → a validated [`config::Plan`])
-//! → [`sts`] + [`mfa`] (the calls) → [`shell`] (what is printed).
+//! → [`credentials`] ([`cache`] first, else [`sts`] + [`mfa`]) → what hands them on:
+//! [`shell`] exports, a child's environment, or the [`server`] endpoint.
 
 pub mod cache;
 pub mod cli;

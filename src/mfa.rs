@@ -2,6 +2,7 @@
 //! prompt on the controlling terminal (`/dev/tty`), so that it reaches the person even while
 //! stdout is captured by `eval "$(…)"`. A code is used once and never stored.
 
+#[cfg(unix)]
 use std::fs::OpenOptions;
 
 use zeroize::Zeroizing;
@@ -84,20 +85,31 @@ fn is_valid_code(code: &str) -> bool {
     code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit())
 }
 
+/// The person's terminal, even when stdin, stdout and stderr are pipes: the controlling
+/// terminal (`/dev/tty`) on Unix, the console elsewhere. `None` when there is none.
+pub fn terminal() -> Option<console::Term> {
+    #[cfg(unix)]
+    let term = {
+        let open = || OpenOptions::new().read(true).write(true).open("/dev/tty");
+        let (Ok(read), Ok(write)) = (open(), open()) else {
+            return None;
+        };
+        console::Term::read_write_pair(read, write)
+    };
+    #[cfg(not(unix))]
+    let term = console::Term::stderr();
+    term.is_term().then_some(term)
+}
+
 fn prompt(serial: &str, profile: &str) -> Result<Zeroizing<String>> {
     let no_terminal = || {
         Error::Auth(format!(
             "profile '{profile}' needs an MFA code for {serial} and there is no terminal to ask on: pass --token-code CODE"
         ))
     };
-    let open = || OpenOptions::new().read(true).write(true).open("/dev/tty");
-    let (Ok(read), Ok(write)) = (open(), open()) else {
+    let Some(term) = terminal() else {
         return Err(no_terminal());
     };
-    let term = console::Term::read_write_pair(read, write);
-    if !term.is_term() {
-        return Err(no_terminal());
-    }
     for attempt in 1..=ATTEMPTS {
         let code = dialoguer::Input::<String>::new()
             .with_prompt(format!("MFA code for {serial}"))

@@ -1,7 +1,6 @@
 //! The profile picker: a fuzzy list on the terminal when no profile was named. Role profiles
 //! come first, the most recently used of them first; the recent list is a small state file.
 
-use std::fs::OpenOptions;
 use std::path::PathBuf;
 
 use crate::config::{Env, Loaded};
@@ -9,14 +8,9 @@ use crate::error::{Error, Result};
 
 /// A profile chosen on the terminal; `None` when there is no terminal to ask on.
 pub fn pick(env: &Env) -> Result<Option<String>> {
-    let open = || OpenOptions::new().read(true).write(true).open("/dev/tty");
-    let (Ok(read), Ok(write)) = (open(), open()) else {
+    let Some(term) = crate::mfa::terminal() else {
         return Ok(None);
     };
-    let term = console::Term::read_write_pair(read, write);
-    if !term.is_term() {
-        return Ok(None);
-    }
     let loaded = Loaded::load(env)?;
     let recent = recent(env);
     let rank = |name: &str| recent.iter().position(|r| r == name).unwrap_or(usize::MAX);
