@@ -23,6 +23,12 @@ pub use error::{Error, Result};
 /// Runs one command line; the one place commands are dispatched.
 pub fn run(cli: Cli) -> Result<()> {
     let env = Env::real();
+    // `assume admin explain`: clap takes `admin` as the top-level PROFILE; say where it goes.
+    if let (Some(_), Some(profile)) = (&cli.command, cli.assume.credentials.profile.get()) {
+        return Err(Error::Usage(format!(
+            "'{profile}' before a subcommand: put the profile after it, as in `assume explain {profile}`"
+        )));
+    }
     match &cli.command {
         None => commands::assume::run(&cli.assume, cli.verbose, &env),
         Some(Command::Explain(args)) => commands::explain::run(args, &env),

@@ -347,4 +347,10 @@ fn usage_errors_exit_2() {
         .assert()
         .code(2)
         .stdout("");
+    env.cmd()
+        .args(["admin", "explain"])
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr(predicates::str::contains("put the profile after it"));
 }
