@@ -24,7 +24,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use common::{StsCall, TestEnv, Tmux, moto, moto_with_auth, recorded_sts_calls, sh_quote};
+use common::{
+    StsCall, TestEnv, Tmux, assert_success, moto, moto_with_auth, parse_env0, recorded_sts_calls,
+    sh_quote, stderr, stdout,
+};
 use serde_json::Value;
 
 /// How long to wait for a prompt, a screen or an exit.
@@ -73,36 +76,6 @@ fn cx_with(label: &str, extra: &str) -> Cx {
 
 fn cx(label: &str) -> Cx {
     cx_with(label, "")
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn assert_success(what: &str, out: &Output) {
-    assert!(
-        out.status.success(),
-        "{what} failed ({}):\nstdout: {}\nstderr: {}",
-        out.status,
-        stdout(out),
-        stderr(out)
-    );
-}
-
-/// `env -0` output → variables.
-fn parse_env0(bytes: &[u8]) -> HashMap<String, String> {
-    bytes
-        .split(|b| *b == 0)
-        .filter_map(|entry| {
-            let entry = String::from_utf8_lossy(entry);
-            let (k, v) = entry.split_once('=')?;
-            Some((k.to_string(), v.to_string()))
-        })
-        .collect()
 }
 
 /// The variables bash has after running the (bash) code in `file`.
