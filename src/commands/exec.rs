@@ -12,32 +12,31 @@ use crate::server::Server;
 use crate::shell::Change;
 
 pub fn run(args: &ExecArgs, verbose: bool, env: &Env) -> Result<()> {
-    if args.command.is_empty() {
+    let Some((program, rest)) = args.command.split_first() else {
         return Err(Error::Usage(
             "no command: put it after --, as in `assume exec PROFILE -- aws s3 ls`".into(),
         ));
-    }
+    };
+    let mut command = Command::new(program);
+    command.args(rest);
+    let name = program.to_string_lossy();
     let credentials_args = super::with_profile(&args.credentials, env, "exec PROFILE -- COMMAND")?;
     if args.server {
-        return with_server(args, &credentials_args, verbose, env);
+        return with_server(command, &name, &credentials_args, verbose, env);
     }
     let (plan, credentials) = super::credentials(&credentials_args, verbose, env)?;
     crate::picker::record(env, &plan.profile);
     let expiration = crate::credentials::expiration(&credentials);
     let changes = super::assume::credential_changes(&plan, &credentials, expiration.as_deref());
-    let Some((program, rest)) = args.command.split_first() else {
-        return Err(Error::Usage("no command: put it after --".into()));
-    };
-    let mut command = Command::new(program);
-    command.args(rest);
     apply(&mut command, &changes);
-    replace_process(command, &program.to_string_lossy())
+    replace_process(command, &name)
 }
 
 /// `exec --server`: the child gets the endpoint and its token, never keys; `assume` serves
 /// until the child exits, then ends with its status.
 fn with_server(
-    args: &ExecArgs,
+    mut command: Command,
+    name: &str,
     credentials_args: &crate::cli::CredentialArgs,
     verbose: bool,
     env: &Env,
@@ -47,14 +46,8 @@ fn with_server(
     source.credentials()?;
     crate::picker::record(env, &source.plan.profile);
     let server = Server::start()?;
-    let Some((program, rest)) = args.command.split_first() else {
-        return Err(Error::Usage("no command: put it after --".into()));
-    };
-    let mut command = Command::new(program);
-    command.args(rest);
     apply(&mut command, &endpoint_changes(&source.plan, &server));
-    let name = program.to_string_lossy();
-    let mut child = command.spawn().map_err(|e| not_started(e, &name))?;
+    let mut child = command.spawn().map_err(|e| not_started(e, name))?;
     // Ctrl-C goes to the command from the terminal; `assume` keeps serving until it exits.
     let _ = ctrlc::set_handler(|| {});
     loop {
