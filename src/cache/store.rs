@@ -189,7 +189,11 @@ impl CredentialStore for FileStore {
     fn put(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
         let path = self.path(key);
         let fail = |e: std::io::Error| StoreError(format!("cannot write {}: {e}", path.display()));
-        let mut temp = tempfile::NamedTempFile::new_in(&self.dir).map_err(fail)?;
+        // Written beside `entries/`, not in it, so that `entries/` only ever holds whole
+        // entries, even when a writer is killed mid-write.
+        let staging = self.dir.with_file_name("staging");
+        super::private_dir(&staging).map_err(|e| StoreError(e.0))?;
+        let mut temp = tempfile::NamedTempFile::new_in(&staging).map_err(fail)?;
         // NamedTempFile is created 0600; the rename keeps that mode.
         temp.write_all(value).map_err(fail)?;
         temp.as_file().sync_all().map_err(fail)?;
