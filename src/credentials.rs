@@ -36,8 +36,7 @@ impl Source {
         if let Some(current) = self.current.as_ref().filter(|c| fresh_enough(c)) {
             return Ok(current.clone());
         }
-        let fresh =
-            crate::credentials::obtain(&self.plan, &mut self.mfa, &mut self.cache, self.min_ttl)?;
+        let fresh = obtain(&self.plan, &mut self.mfa, &mut self.cache, self.min_ttl)?;
         self.current = Some(fresh.clone());
         Ok(fresh)
     }
@@ -79,6 +78,7 @@ pub fn obtain(
         eprintln!("assume: {}", describe_base(&plan.base));
     }
     let client = Sts::new(plan);
+    // No spinner here: a credential_process or SSO source may prompt on the terminal itself.
     let mut credentials = runtime.block_on(sts::base_credentials(plan))?;
     let session = mfa_session(
         plan,
@@ -87,13 +87,19 @@ pub fn obtain(
         cache,
         min_ttl,
         |keys, serial, code| {
-            runtime.block_on(client.get_session_token(
-                keys,
-                plan.base.profile(),
-                plan.mfa_session_seconds,
-                serial,
-                code,
-            ))
+            with_spinner(
+                verbose,
+                format!("starting an MFA session with {serial}"),
+                || {
+                    runtime.block_on(client.get_session_token(
+                        keys,
+                        plan.base.profile(),
+                        plan.mfa_session_seconds,
+                        serial,
+                        code,
+                    ))
+                },
+            )
         },
     )?;
     let first_hop_has_session = session.is_some();
