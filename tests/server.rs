@@ -6,9 +6,12 @@
 mod common;
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::net::{TcpListener, TcpStream};
 use std::process::Stdio;
-use std::time::Duration;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::thread;
+use std::time::{Duration, SystemTime};
 
 use common::{TestEnv, moto, recorded_requests};
 use serde_json::Value;
@@ -49,17 +52,16 @@ print(json.dumps(out))
 sys.exit(3)
 "#;
 
-fn probe(env: &TestEnv, extra: &[&str]) -> (Value, i32) {
+fn probe(env: &TestEnv, vars: &[(&str, &str)]) -> (Value, i32) {
     let python = common::venv_bin("python");
     let out = env
         .cmd()
-        .args(["exec", "--server", "admin", "--token-code", "123456"])
-        .args(extra)
-        .arg("--")
+        .args(["exec", "--server", "admin", "--token-code", "123456", "--"])
         .arg(&python)
         .args(["-c", PROBE])
         .env("AWS_ACCESS_KEY_ID", "AKIASTALESTALESTALE0")
         .env("AWS_PROFILE", "admin")
+        .envs(vars.iter().copied())
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -127,12 +129,14 @@ fn child_gets_the_endpoint_not_keys_and_its_status_passes_through() {
     );
 }
 
-/// With a min TTL above the role's lifetime every fetch refreshes, from the cached MFA
-/// session: new keys each time and no prompt (there is no terminal to prompt on).
+/// Role sessions that live two minutes, under the default `--min-ttl` of five: every fetch
+/// refreshes, from the cached MFA session: new keys each time and no prompt (there is no
+/// terminal to prompt on).
 #[test]
 fn refreshes_as_credentials_run_low_without_a_prompt() {
     let env = env("server-refresh");
-    let (report, code) = probe(&env, &["--min-ttl", "2h"]);
+    let sts = ShortSessionSts::start();
+    let (report, code) = probe(&env, &[("AWS_ENDPOINT_URL_STS", &sts.endpoint())]);
     assert_eq!(code, 3);
     let fetches = report["fetches"].as_array().unwrap();
     assert_eq!(fetches[0][0], 200, "{report}");
@@ -141,6 +145,8 @@ fn refreshes_as_credentials_run_low_without_a_prompt() {
         fetches[0][1]["AccessKeyId"], fetches[1][1]["AccessKeyId"],
         "no refresh happened"
     );
+    // The first credentials at start, then one AssumeRole per fetch.
+    assert_eq!(sts.assume_role_calls.load(Ordering::SeqCst), 3);
 }
 
 /// The real aws CLI as the child fetches its credentials from the endpoint.
@@ -236,4 +242,92 @@ fn serve_prints_the_variables_and_serves_until_stopped() {
     child.kill().unwrap();
     child.wait().unwrap();
     assert!(TcpStream::connect(host_port).is_err());
+}
+
+// ---------------------------------------------------------------------------------------------
+// A fake STS whose role sessions live two minutes
+// ---------------------------------------------------------------------------------------------
+
+/// Answers GetSessionToken with an 8-hour session and every AssumeRole with new keys that
+/// expire in two minutes, under the default `--min-ttl` of five: each fetch must refresh.
+struct ShortSessionSts {
+    port: u16,
+    assume_role_calls: Arc<AtomicUsize>,
+}
+
+impl ShortSessionSts {
+    fn start() -> ShortSessionSts {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let assume_role_calls = Arc::new(AtomicUsize::new(0));
+        let calls = Arc::clone(&assume_role_calls);
+        // Serves until the test binary exits; each test makes a new one.
+        thread::spawn(move || {
+            for conn in listener.incoming().flatten() {
+                let _ = short_session_answer(conn, &calls);
+            }
+        });
+        ShortSessionSts {
+            port,
+            assume_role_calls,
+        }
+    }
+
+    fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+fn short_session_answer(conn: TcpStream, assume_role_calls: &AtomicUsize) -> std::io::Result<()> {
+    conn.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let mut reader = BufReader::new(conn.try_clone()?);
+    let mut length = 0;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line)? == 0 {
+            return Ok(());
+        }
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
+        }
+        if let Some((name, value)) = line.split_once(':')
+            && name.trim().eq_ignore_ascii_case("content-length")
+        {
+            length = value.trim().parse().unwrap_or(0);
+        }
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body)?;
+    let action = common::form_decode(&String::from_utf8_lossy(&body))
+        .remove("Action")
+        .unwrap_or_default();
+    let (result, lifetime, n) = if action == "AssumeRole" {
+        let n = assume_role_calls.fetch_add(1, Ordering::SeqCst);
+        ("AssumeRoleResult", Duration::from_secs(120), n)
+    } else {
+        ("GetSessionTokenResult", Duration::from_secs(8 * 3600), 9999)
+    };
+    let expiration = humantime::format_rfc3339_seconds(SystemTime::now() + lifetime);
+    let assumed = if action == "AssumeRole" {
+        "<AssumedRoleUser><AssumedRoleId>AROAFAKE:s</AssumedRoleId>\
+         <Arn>arn:aws:sts::123456789012:assumed-role/Administrators/s</Arn></AssumedRoleUser>"
+    } else {
+        ""
+    };
+    let response_name = action.clone() + "Response";
+    let xml = format!(
+        "<{response_name} xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><{result}>\
+         <Credentials><AccessKeyId>ASIAFAKE{n:012}</AccessKeyId>\
+         <SecretAccessKey>secret{n}</SecretAccessKey><SessionToken>token{n}</SessionToken>\
+         <Expiration>{expiration}</Expiration></Credentials>{assumed}</{result}>\
+         <ResponseMetadata><RequestId>r{n}</RequestId></ResponseMetadata></{response_name}>"
+    );
+    let mut conn = conn;
+    write!(
+        conn,
+        "HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{xml}",
+        xml.len()
+    )?;
+    conn.flush()
 }
