@@ -5,13 +5,14 @@
 
 mod common;
 
+use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::process::Stdio;
+use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use common::{TestEnv, moto, recorded_requests};
 use serde_json::Value;
@@ -191,57 +192,354 @@ fn aws_cli_uses_the_endpoint() {
 #[test]
 fn serve_prints_the_variables_and_serves_until_stopped() {
     let env = env("server-serve");
+    let mut serving = Serving::start(&env);
+    let ok = serving.fetch();
+    assert!(ok.starts_with("HTTP/1.1 200"), "{ok}");
+    assert!(ok.contains("\"AccessKeyId\":\"ASIA"), "{ok}");
+    let denied = serving.send(&format!(
+        "GET {} HTTP/1.1\r\nHost: {}\r\nAuthorization: wrong\r\nConnection: close\r\n\r\n",
+        serving.path, serving.host_port
+    ));
+    assert!(denied.starts_with("HTTP/1.1 403"), "{denied}");
+    assert!(!denied.contains("AccessKeyId"));
+    serving.child.kill().unwrap();
+    serving.child.wait().unwrap();
+    assert!(TcpStream::connect(&serving.host_port).is_err());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hostile clients: no token, and still they cannot crash, bloat or stall the endpoint
+// ---------------------------------------------------------------------------------------------
+
+/// `assume serve admin` in the background, its endpoint and token; killed on drop.
+struct Serving {
+    child: Child,
+    host_port: String,
+    path: String,
+    token: String,
+}
+
+impl Serving {
+    fn start(env: &TestEnv) -> Serving {
+        Serving::spawn(env.std_cmd())
+    }
+
+    /// With at most `files` open file descriptors (soft and hard).
+    fn start_with_file_limit(env: &TestEnv, files: u32) -> Serving {
+        let mut sh = env.command("sh");
+        sh.args(["-c", &format!("ulimit -n {files} && exec \"$0\" \"$@\"")])
+            .arg(common::assume_bin());
+        Serving::spawn(sh)
+    }
+
+    fn spawn(mut command: Command) -> Serving {
+        let mut child = command
+            .args([
+                "serve",
+                "admin",
+                "--token-code",
+                "123456",
+                "--shell",
+                "bash",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut vars = HashMap::new();
+        for _ in 0..2 {
+            let line = lines.next().unwrap().unwrap();
+            let (name, value) = line
+                .strip_prefix("export ")
+                .unwrap()
+                .split_once('=')
+                .unwrap();
+            vars.insert(name.to_string(), value.trim_matches('\'').to_string());
+        }
+        let uri = &vars["AWS_CONTAINER_CREDENTIALS_FULL_URI"];
+        let (host_port, path) = uri.trim_start_matches("http://").split_once('/').unwrap();
+        Serving {
+            host_port: host_port.to_string(),
+            path: format!("/{path}"),
+            token: vars["AWS_CONTAINER_AUTHORIZATION_TOKEN"].clone(),
+            child,
+        }
+    }
+
+    fn port(&self) -> u16 {
+        self.host_port.rsplit(':').next().unwrap().parse().unwrap()
+    }
+
+    fn alive(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
+    }
+
+    /// VmRSS of the endpoint's process, in KiB.
+    fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmRSS:"))
+            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap()
+    }
+
+    /// Sends `request` as it is and reads the whole answer (10 s at most); an I/O error is
+    /// returned as text, so that a failed assertion shows it.
+    fn send(&self, request: &str) -> String {
+        let attempt = || -> std::io::Result<String> {
+            let mut stream = TcpStream::connect(&self.host_port)?;
+            stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+            stream.write_all(request.as_bytes())?;
+            let mut response = String::new();
+            stream.read_to_string(&mut response)?;
+            Ok(response)
+        };
+        attempt().unwrap_or_else(|e| format!("I/O error: {e}"))
+    }
+
+    /// A GET of the credentials with the token and this `Host`.
+    fn fetch_as(&self, host: &str) -> String {
+        self.send(&format!(
+            "GET {} HTTP/1.1\r\nHost: {host}\r\nAuthorization: {}\r\nConnection: close\r\n\r\n",
+            self.path, self.token
+        ))
+    }
+
+    fn fetch(&self) -> String {
+        self.fetch_as(&self.host_port)
+    }
+
+    fn assert_serves(&mut self, after: &str) {
+        let ok = self.fetch();
+        assert!(
+            ok.starts_with("HTTP/1.1 200") && ok.contains("\"AccessKeyId\":\"ASIA"),
+            "no credentials after {after}: {ok}"
+        );
+        assert!(self.alive(), "the endpoint died after {after}");
+    }
+}
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn a_huge_content_length_does_not_kill_the_endpoint() {
+    let env = env("server-content-length");
+    let mut serving = Serving::start(&env);
+    let host = serving.host_port.clone();
+    for path in ["/", serving.path.clone().as_str()] {
+        let answer = serving.send(&format!(
+            "GET {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 99999999999\r\n\r\n"
+        ));
+        assert!(!answer.contains("AccessKeyId"), "{answer}");
+        assert!(serving.alive(), "the endpoint died of GET {path}: {answer}");
+    }
+    serving.assert_serves("a huge Content-Length");
+}
+
+#[test]
+fn a_200_mb_header_line_does_not_grow_the_endpoint() {
+    let env = env("server-header-size");
+    let mut serving = Serving::start(&env);
+    let before = serving.rss_kib();
+    let mut stream = TcpStream::connect(&serving.host_port).unwrap();
+    stream
+        .set_write_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let head = format!(
+        "GET {} HTTP/1.1\r\nHost: {}\r\nX-Filler: ",
+        serving.path, serving.host_port
+    );
+    let chunk = vec![b'a'; 64 * 1024];
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut sent = 0usize;
+    let mut result = stream.write_all(head.as_bytes());
+    while result.is_ok() && sent < 200 << 20 && Instant::now() < deadline {
+        result = stream.write_all(&chunk);
+        sent += chunk.len();
+    }
+    let grown = serving.rss_kib().saturating_sub(before);
+    drop(stream);
+    assert!(
+        grown < 32 * 1024,
+        "the endpoint grew by {grown} KiB while {sent} bytes of one header line arrived"
+    );
+    serving.assert_serves("a 200 MB header line");
+}
+
+#[test]
+fn hundreds_of_idle_connections_do_not_lock_out_the_token() {
+    let env = env("server-idle");
+    let mut serving = Serving::start_with_file_limit(&env, 512);
+    let addr: std::net::SocketAddr = serving.host_port.parse().unwrap();
+    let idle: Vec<TcpStream> = (0..400)
+        .filter_map(|_| TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok())
+        .collect();
+    assert!(!idle.is_empty());
+    serving.assert_serves(&format!("{} idle connections", idle.len()));
+    drop(idle);
+    serving.assert_serves("the idle connections closed");
+}
+
+#[test]
+fn a_client_that_pipelines_and_never_reads_does_not_stall_others() {
+    let env = env("server-pipelining");
+    let mut serving = Serving::start(&env);
+    let mut hostile = TcpStream::connect(&serving.host_port).unwrap();
+    hostile
+        .set_write_timeout(Some(Duration::from_secs(1)))
+        .unwrap();
+    let batch = format!(
+        "GET {} HTTP/1.1\r\nHost: {}\r\n\r\n",
+        serving.path, serving.host_port
+    )
+    .repeat(500);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut sent = 0usize;
+    // Until the endpoint stops reading (our writes block), 64 MB, or 30 s.
+    while sent < 64 << 20
+        && Instant::now() < deadline
+        && hostile.write_all(batch.as_bytes()).is_ok()
+    {
+        sent += batch.len();
+    }
+    serving.assert_serves(&format!("{sent} bytes of pipelined requests nobody reads"));
+    drop(hostile);
+}
+
+#[test]
+fn a_foreign_host_header_is_refused() {
+    let env = env("server-host");
+    let mut serving = Serving::start(&env);
+    let port = serving.port();
+    for host in ["evil.example", &format!("evil.example:{port}"), "10.0.0.1"] {
+        let answer = serving.fetch_as(host);
+        assert!(answer.starts_with("HTTP/1.1 403"), "Host {host}: {answer}");
+        assert!(!answer.contains("AccessKeyId"), "{answer}");
+    }
+    let no_host = serving.send(&format!(
+        "GET {} HTTP/1.0\r\nAuthorization: {}\r\n\r\n",
+        serving.path, serving.token
+    ));
+    assert!(
+        no_host.starts_with("HTTP/1.0 400") || no_host.starts_with("HTTP/1.1 400"),
+        "{no_host}"
+    );
+    assert!(!no_host.contains("AccessKeyId"), "{no_host}");
+    for host in [
+        format!("127.0.0.1:{port}"),
+        format!("localhost:{port}"),
+        format!("[::1]:{port}"),
+        "127.0.0.1".to_string(),
+        "LOCALHOST".to_string(),
+    ] {
+        let answer = serving.fetch_as(&host);
+        assert!(answer.starts_with("HTTP/1.1 200"), "Host {host}: {answer}");
+    }
+    assert!(serving.alive());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Signals: `assume exec --server` passes them on and ends with the command's status
+// ---------------------------------------------------------------------------------------------
+
+/// `assume exec --server admin -- sh -c SCRIPT` in a process group of its own (so that no
+/// terminal delivers a signal to the command directly); waits for its "ready" line.
+fn exec_until_ready(
+    env: &TestEnv,
+    script: &str,
+) -> (Child, std::io::Lines<BufReader<std::process::ChildStdout>>) {
+    use std::os::unix::process::CommandExt;
     let mut child = env
         .std_cmd()
-        .args([
-            "serve",
-            "admin",
-            "--token-code",
-            "123456",
-            "--shell",
-            "bash",
-        ])
+        .args(["exec", "--server", "admin", "--token-code", "123456", "--"])
+        .args(["sh", "-c", script])
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .process_group(0)
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut vars = std::collections::HashMap::new();
-    for _ in 0..2 {
-        let line = lines.next().unwrap().unwrap();
-        let (name, value) = line
-            .strip_prefix("export ")
-            .unwrap()
-            .split_once('=')
-            .unwrap();
-        vars.insert(name.to_string(), value.trim_matches('\'').to_string());
-    }
-    let uri = &vars["AWS_CONTAINER_CREDENTIALS_FULL_URI"];
-    let token = &vars["AWS_CONTAINER_AUTHORIZATION_TOKEN"];
-    let (host_port, path) = uri.trim_start_matches("http://").split_once('/').unwrap();
-    let fetch = |auth: &str| {
-        let mut stream = TcpStream::connect(host_port).unwrap();
-        stream
-            .set_read_timeout(Some(Duration::from_secs(10)))
-            .unwrap();
-        write!(
-            stream,
-            "GET /{path} HTTP/1.1\r\nHost: {host_port}\r\nAuthorization: {auth}\r\nConnection: close\r\n\r\n"
-        )
+    let first = lines.next().map(Result::unwrap);
+    assert_eq!(first.as_deref(), Some("ready"));
+    (child, lines)
+}
+
+fn send_signal(pid: u32, signal: &str) {
+    let status = Command::new("kill")
+        .args([&format!("-{signal}"), &pid.to_string()])
+        .status()
         .unwrap();
-        let mut response = String::new();
-        stream.read_to_string(&mut response).unwrap();
-        response
-    };
-    let ok = fetch(token);
-    assert!(ok.starts_with("HTTP/1.1 200"), "{ok}");
-    assert!(ok.contains("\"AccessKeyId\":\"ASIA"), "{ok}");
-    let denied = fetch("wrong");
-    assert!(denied.starts_with("HTTP/1.1 403"), "{denied}");
-    assert!(!denied.contains("AccessKeyId"));
-    child.kill().unwrap();
-    child.wait().unwrap();
-    assert!(TcpStream::connect(host_port).is_err());
+    assert!(status.success(), "kill -{signal} {pid}");
+}
+
+/// The exit status within 20 s, else kills it and fails.
+fn exit_code_within(child: &mut Child, what: &str) -> i32 {
+    let status = common::poll_until(Duration::from_secs(20), || child.try_wait().unwrap());
+    match status {
+        Some(status) => status.code().unwrap_or_else(|| panic!("{what}: {status}")),
+        None => {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{what}: assume did not end within 20 s");
+        }
+    }
+}
+
+#[test]
+fn term_hup_and_int_reach_the_command_and_its_status_is_passed_on() {
+    let env = env("server-signals");
+    for signal in ["TERM", "HUP", "INT"] {
+        let script = format!(
+            "trap 'echo got-{signal}; exit 42' {signal}; echo ready; while :; do sleep 1 & wait $!; done"
+        );
+        let (mut child, mut lines) = exec_until_ready(&env, &script);
+        send_signal(child.id(), signal);
+        let code = exit_code_within(&mut child, &format!("SIG{signal}"));
+        let next = lines.next().and_then(Result::ok);
+        assert_eq!(next.as_deref(), Some(format!("got-{signal}").as_str()));
+        assert_eq!(code, 42, "SIG{signal}: the command's status");
+    }
+    // A command that dies of the signal: 128 + its number, as a shell reports it.
+    let (mut child, _lines) = exec_until_ready(&env, "echo ready; exec sleep 60");
+    send_signal(child.id(), "TERM");
+    assert_eq!(exit_code_within(&mut child, "SIGTERM to sleep"), 128 + 15);
+}
+
+/// Ctrl-C on a terminal reaches the whole foreground group: the command gets it once, from
+/// the terminal, and `assume` does not send it a second one.
+#[test]
+fn ctrl_c_on_a_terminal_reaches_the_command_once() {
+    let env = env("server-ctrl-c");
+    // One second after the first SIGINT, to give a second one time to arrive, it reports the
+    // count and exits 40 + count.
+    let script = "import signal, sys, time\n\
+                  n = 0\n\
+                  def on_int(*_):\n    global n\n    n += 1\n\
+                  signal.signal(signal.SIGINT, on_int)\n\
+                  print('ready', flush=True)\n\
+                  while n == 0:\n    signal.pause()\n\
+                  time.sleep(1)\n\
+                  print(f'interrupts={n}', flush=True)\n\
+                  sys.exit(40 + n)\n";
+    let tmux = env.tmux(&format!(
+        "exec {} exec --server admin --token-code 123456 -- {} -c {}",
+        common::sh_quote(&common::assume_bin().display().to_string()),
+        common::sh_quote(&common::venv_bin("python").display().to_string()),
+        common::sh_quote(script),
+    ));
+    tmux.wait_for("ready", Duration::from_secs(30));
+    tmux.send_keys("C-c");
+    let code = tmux.wait_exit(Duration::from_secs(20));
+    let screen = tmux.capture();
+    assert!(screen.contains("interrupts=1"), "{screen}");
+    assert_eq!(code, 41, "{screen}");
 }
 
 // ---------------------------------------------------------------------------------------------

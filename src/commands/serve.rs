@@ -2,7 +2,6 @@
 //! for commands started from other terminals.
 
 use std::io::Write;
-use std::time::Duration;
 
 use crate::cli::ServeArgs;
 use crate::config::Env;
@@ -32,7 +31,10 @@ pub fn run(args: &ServeArgs, verbose: bool, env: &Env) -> Result<()> {
         "assume: serving the credentials of '{}' at {} until Ctrl-C; give a command the variables above (and no AWS keys) and its SDK fetches them as they run low",
         source.plan.profile, server.uri
     );
-    loop {
-        server.serve_one(&mut source, Duration::from_secs(3600));
-    }
+    // Nothing stops it but a signal (Ctrl-C), which ends the process and so the endpoint.
+    let code = server.serve(&mut source);
+    Err(Error::Exit {
+        code,
+        message: None,
+    })
 }
