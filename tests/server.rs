@@ -208,6 +208,175 @@ fn serve_prints_the_variables_and_serves_until_stopped() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// The child's identity: whatever else its files and environment hold, it acts as the role
+// ---------------------------------------------------------------------------------------------
+
+/// `assume exec --server admin -- aws sts get-caller-identity --query Arn` with `vars` added
+/// to its environment: (status, stdout, stderr).
+fn caller_arn_through_the_endpoint(env: &TestEnv, vars: &[(&str, &str)]) -> (bool, String, String) {
+    let out = env
+        .cmd()
+        .args(["exec", "--server", "admin", "--token-code", "123456", "--"])
+        .arg(common::venv_bin("aws"))
+        .args(["sts", "get-caller-identity", "--query", "Arn"])
+        .env("AWS_PAGER", "")
+        .envs(vars.iter().copied())
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        common::stdout(&out),
+        common::stderr(&out),
+    )
+}
+
+/// The profile's own settings reach the child (`output = text`: no JSON quotes), and its
+/// identity is the role's.
+fn assert_acts_as_the_role(case: &str, (ok, stdout, stderr): (bool, String, String)) {
+    assert!(ok, "{case}: the child failed: {stderr}");
+    let arn = stdout.trim();
+    assert!(
+        arn.starts_with("arn:aws:sts::") && arn.contains(":assumed-role/Administrators/"),
+        "{case}: the child is not the role (or not in text output): {arn:?}\n{stderr}"
+    );
+}
+
+fn admin_config(env: &TestEnv, head: &str) {
+    env.write_config(&format!(
+        "{head}[profile alice]\nregion = eu-west-1\n\
+         [profile admin]\nrole_arn = {}\nsource_profile = alice\nmfa_serial = {}\noutput = text\n",
+        moto().role_arn("Administrators"),
+        moto().mfa_serial("alice"),
+    ));
+}
+
+#[test]
+fn child_is_the_role_despite_default_keys_in_the_credentials_file() {
+    let env = env("server-identity-credentials");
+    admin_config(&env, "");
+    env.write_credentials(&format!(
+        "{}{}",
+        env.user_credentials_section("default", "alice"),
+        env.user_credentials_section("alice", "alice")
+    ));
+    assert_acts_as_the_role(
+        "[default] keys in the credentials file",
+        caller_arn_through_the_endpoint(&env, &[]),
+    );
+}
+
+#[test]
+fn child_is_the_role_despite_default_keys_in_the_config_file() {
+    let env = env("server-identity-config");
+    let (id, secret) = moto().keys("alice");
+    admin_config(
+        &env,
+        &format!("[default]\naws_access_key_id = {id}\naws_secret_access_key = {secret}\n"),
+    );
+    env.alice_credentials();
+    assert_acts_as_the_role(
+        "[default] keys in the config file",
+        caller_arn_through_the_endpoint(&env, &[]),
+    );
+}
+
+#[test]
+fn child_is_the_role_despite_web_identity_in_the_environment() {
+    let env = env("server-identity-web");
+    admin_config(&env, "");
+    let token_file = env.root().join("web-identity-token");
+    std::fs::write(&token_file, "eyJhbGciOiJub25lIn0.eyJzdWIiOiJjaSJ9.").unwrap();
+    let other_role = moto().role_arn("ReadOnly");
+    let token_file = token_file.display().to_string();
+    assert_acts_as_the_role(
+        "AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE",
+        caller_arn_through_the_endpoint(
+            &env,
+            &[
+                ("AWS_ROLE_ARN", &other_role),
+                ("AWS_WEB_IDENTITY_TOKEN_FILE", &token_file),
+                ("AWS_ROLE_SESSION_NAME", "ci"),
+            ],
+        ),
+    );
+}
+
+/// The child's AWS files: the chain's settings, the config's other sections, no credential
+/// setting, no secret; in a private directory that is gone once the child has exited.
+#[test]
+fn child_files_hold_settings_but_no_credentials_and_go_away() {
+    let env = env("server-child-files");
+    let (id, secret) = moto().keys("alice");
+    env.write_config(&format!(
+        "[default]\naws_access_key_id = {id}\naws_secret_access_key = {secret}\nregion = ap-south-1\n\
+         [profile alice]\nregion = eu-west-1\nretry_mode = adaptive\ncredential_process = /bin/false\n\
+         [profile admin]\nrole_arn = {}\nsource_profile = alice\nmfa_serial = {}\n\
+         output = text\nservices = local\ns3 =\n  addressing_style = path\n\
+         [services local]\nsts =\n  endpoint_url = {}\n\
+         [sso-session corp]\nsso_start_url = https://corp.awsapps.com/start\nsso_region = eu-west-1\n",
+        moto().role_arn("Administrators"),
+        moto().mfa_serial("alice"),
+        env.endpoint,
+    ));
+    env.alice_credentials();
+    let script = r#"printf '%s\n' "$AWS_CONFIG_FILE" "$AWS_SHARED_CREDENTIALS_FILE"; ls -ld "$(dirname "$AWS_CONFIG_FILE")"; echo ---; cat "$AWS_CONFIG_FILE"; echo ---; cat "$AWS_SHARED_CREDENTIALS_FILE""#;
+    let out = env
+        .cmd()
+        .args(["exec", "--server", "admin", "--token-code", "123456", "--"])
+        .args(["sh", "-c", script])
+        .output()
+        .unwrap();
+    common::assert_success("exec --server -- sh", &out);
+    let text = common::stdout(&out);
+    let mut parts = text.split("---\n");
+    let (head, config, credentials) = (
+        parts.next().unwrap(),
+        parts.next().unwrap(),
+        parts.next().unwrap_or_default(),
+    );
+    let mut lines = head.lines();
+    let config_path = lines.next().unwrap().to_string();
+    let credentials_path = lines.next().unwrap().to_string();
+    assert!(
+        lines.next().unwrap().starts_with("drwx------"),
+        "not a private directory: {head}"
+    );
+    assert_ne!(config_path, env.config_path().display().to_string());
+    assert!(credentials.trim().is_empty(), "{credentials}");
+    for wanted in [
+        "[default]",
+        "output = text",
+        "region = eu-west-1",
+        "retry_mode = adaptive",
+        "services = local",
+        "addressing_style = path",
+        "[services local]",
+        "[sso-session corp]",
+    ] {
+        assert!(config.contains(wanted), "{wanted:?} missing:\n{config}");
+    }
+    for gone in [
+        id.as_str(),
+        secret.as_str(),
+        "aws_access_key_id",
+        "role_arn",
+        "source_profile",
+        "mfa_serial",
+        "credential_process",
+        "ap-south-1",
+        "[profile",
+    ] {
+        assert!(
+            !config.contains(gone),
+            "{gone:?} reached the child:\n{config}"
+        );
+    }
+    for path in [&config_path, &credentials_path] {
+        assert!(!std::path::Path::new(path).exists(), "{path} still there");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Hostile clients: no token, and still they cannot crash, bloat or stall the endpoint
 // ---------------------------------------------------------------------------------------------
 

@@ -1,11 +1,12 @@
 //! `assume exec [PROFILE] -- CMD …`: run a command with the role's credentials. On Unix the
 //! process is replaced, so signals and the exit status are the command's own.
 
+use std::collections::BTreeMap;
 use std::process::Command;
 
 use super::assume::CREDENTIAL_VARIABLES;
 use crate::cli::ExecArgs;
-use crate::config::{Env, Plan};
+use crate::config::{Env, Loaded, Plan, ProfileSet};
 use crate::error::{Error, Result, exit};
 use crate::server::Server;
 use crate::shell::Change;
@@ -31,8 +32,10 @@ pub fn run(args: &ExecArgs, verbose: bool, env: &Env) -> Result<()> {
     replace_process(command, &name)
 }
 
-/// `exec --server`: the child gets the endpoint and its token, never keys; `assume` serves
-/// until the child exits, passes TERM, HUP and INT on to it, and then ends with its status.
+/// `exec --server`: the child gets the endpoint and its token, never keys, and AWS files of
+/// its own, so that nothing in the person's files or environment answers for it before the
+/// endpoint does. `assume` serves until the child exits, passes TERM, HUP and INT on to it,
+/// and then ends with its status.
 fn with_server(
     mut command: Command,
     name: &str,
@@ -44,8 +47,12 @@ fn with_server(
     // Ask for any MFA code now, before the command starts.
     source.credentials()?;
     crate::picker::record(env, &source.plan.profile);
+    let files = ChildFiles::write(&source.plan, env)?;
     let server = Server::start()?;
-    apply(&mut command, &endpoint_changes(&source.plan, &server));
+    apply(
+        &mut command,
+        &endpoint_changes(&source.plan, &server, &files),
+    );
     {
         // The child and the signals belong to the endpoint's runtime, which reaps the child.
         let _entered = server.runtime().enter();
@@ -69,24 +76,43 @@ fn with_server(
         });
     }
     let code = server.serve(&mut source);
-    // The port closes.
+    // The port closes, then the child's files go.
     drop(server);
+    drop(files);
     Err(Error::Exit {
         code,
         message: None,
     })
 }
 
-/// The environment of a command served by the endpoint: its two variables instead of keys.
-pub fn endpoint_changes<'a>(plan: &'a Plan, server: &'a Server) -> Vec<Change<'a>> {
+/// Variables that would give the child credentials, or a way to get them, ahead of the
+/// endpoint: the SDKs read the environment, then web identity, then the shared files.
+const AHEAD_OF_THE_ENDPOINT: [&str; 7] = [
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+    "AWS_ROLE_ARN",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_ROLE_SESSION_NAME",
+    "AWS_ACCOUNT_ID",
+    // botocore's legacy key file.
+    "AWS_CREDENTIAL_FILE",
+];
+
+/// The environment of a command served by the endpoint: its two variables instead of keys,
+/// and its own AWS files.
+pub fn endpoint_changes<'a>(
+    plan: &'a Plan,
+    server: &'a Server,
+    files: &'a ChildFiles,
+) -> Vec<Change<'a>> {
     let mut changes: Vec<Change<'a>> = CREDENTIAL_VARIABLES.map(Change::Unset).to_vec();
-    changes.extend(
-        [
-            "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-            "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
-        ]
-        .map(Change::Unset),
-    );
+    changes.extend(AHEAD_OF_THE_ENDPOINT.map(Change::Unset));
+    changes.extend([
+        Change::Set("AWS_CONFIG_FILE", &files.config),
+        Change::Set("AWS_SHARED_CREDENTIALS_FILE", &files.credentials),
+        // botocore also reads keys from boto 2's config (~/.boto, /etc/boto.cfg).
+        Change::Set("BOTO_CONFIG", &files.credentials),
+    ]);
     changes.extend(
         server
             .variables()
@@ -94,6 +120,129 @@ pub fn endpoint_changes<'a>(plan: &'a Plan, server: &'a Server) -> Vec<Change<'a
     );
     changes.extend(super::assume::profile_changes(plan));
     changes
+}
+
+/// The child's own AWS files, in a private (0700) directory removed on drop: a config whose
+/// `[default]` holds the settings of the selected profile's chain but none that says where
+/// credentials come from, with the config's `[services …]` and `[sso-session …]` sections;
+/// and an empty credentials file. Nothing in them is secret.
+pub struct ChildFiles {
+    _dir: tempfile::TempDir,
+    config: String,
+    credentials: String,
+}
+
+impl ChildFiles {
+    fn write(plan: &Plan, env: &Env) -> Result<ChildFiles> {
+        let loaded = Loaded::load(env)?;
+        let failed = |e: &dyn std::fmt::Display| {
+            Error::Internal(format!("cannot write the command's AWS files: {e}"))
+        };
+        let mut builder = tempfile::Builder::new();
+        builder.prefix("assume-exec-");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            builder.permissions(std::fs::Permissions::from_mode(0o700));
+        }
+        let dir = builder.tempdir().map_err(|e| failed(&e))?;
+        let path = |name: &str| {
+            dir.path()
+                .join(name)
+                .to_str()
+                .map(str::to_string)
+                .ok_or_else(|| failed(&"the temporary directory's path is not UTF-8"))
+        };
+        let (config, credentials) = (path("config")?, path("credentials")?);
+        std::fs::write(
+            &config,
+            child_config(&loaded.profiles, &chain_profiles(plan)),
+        )
+        .and_then(|()| std::fs::write(&credentials, ""))
+        .map_err(|e| failed(&e))?;
+        Ok(ChildFiles {
+            _dir: dir,
+            config,
+            credentials,
+        })
+    }
+}
+
+/// The chain's profiles, the selected one first: where a setting is looked up, as for the plan.
+fn chain_profiles(plan: &Plan) -> Vec<&str> {
+    let mut names: Vec<&str> = plan
+        .hops
+        .iter()
+        .rev()
+        .map(|hop| hop.profile.as_str())
+        .collect();
+    names.push(plan.base.profile());
+    names
+}
+
+/// Settings that say who the caller is or how to get credentials. `sso_*` too.
+const CREDENTIAL_SETTINGS: [&str; 17] = [
+    "aws_access_key_id",
+    "aws_secret_access_key",
+    "aws_session_token",
+    "aws_security_token",
+    "aws_account_id",
+    "role_arn",
+    "source_profile",
+    "credential_source",
+    "credential_process",
+    "web_identity_token_file",
+    "role_session_name",
+    "external_id",
+    "duration_seconds",
+    "mfa_serial",
+    "mfa_process",
+    "mfa_session_duration",
+    "login_session",
+];
+
+fn is_credential_setting(key: &str) -> bool {
+    CREDENTIAL_SETTINGS.contains(&key) || key.starts_with("sso_")
+}
+
+/// The child's config file: `[default]` with each non-credential setting of `chain` (the
+/// first profile that has it wins), then the other sections as they are.
+fn child_config(set: &ProfileSet, chain: &[&str]) -> String {
+    let mut settings: BTreeMap<&str, &str> = BTreeMap::new();
+    for profile in chain.iter().filter_map(|name| set.profile(name)) {
+        for (key, value) in &profile.properties {
+            if !is_credential_setting(key) {
+                settings.entry(key).or_insert(value);
+            }
+        }
+    }
+    let mut text = String::from(
+        "# Written by `assume exec --server` for one command: its profile's settings, and no\n\
+         # credentials, which the command gets from the endpoint.\n[default]\n",
+    );
+    let property = |text: &mut String, key: &str, value: &str| {
+        // Sub-properties and continuation lines are indented under their key.
+        text.push_str(&format!("{key} = {}\n", value.replace('\n', "\n  ")));
+    };
+    for (key, value) in settings {
+        property(&mut text, key, value);
+    }
+    let sections = set
+        .sso_sessions
+        .iter()
+        .map(|(name, section)| (format!("sso-session {name}"), section))
+        .chain(
+            set.other_sections
+                .iter()
+                .map(|((prefix, name), section)| (format!("{prefix} {name}"), section)),
+        );
+    for (header, section) in sections {
+        text.push_str(&format!("[{header}]\n"));
+        for (key, value) in &section.properties {
+            property(&mut text, key, value);
+        }
+    }
+    text
 }
 
 /// Signals for the child: TERM, HUP and INT are passed on to it (Unix).
@@ -243,5 +392,64 @@ pub fn replace_process(mut command: Command, name: &str) -> Result<()> {
             code: exit_code(status),
             message: None,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::FileKind;
+
+    #[test]
+    fn child_config_keeps_settings_and_drops_credentials() {
+        let mut set = ProfileSet::default();
+        set.merge_file(
+            FileKind::Config,
+            "config",
+            "[default]\nregion = ap-south-1\n\
+             [profile base]\nregion = eu-west-1\nretry_mode = adaptive\nsso_start_url = https://x\n\
+             [profile admin]\nrole_arn = arn:aws:iam::123456789012:role/A\nsource_profile = base\n\
+             mfa_serial = arn:aws:iam::123456789012:mfa/a\noutput = text\n\
+             s3 =\n  addressing_style = path\n  use_accelerate_endpoint = true\n\
+             [services local]\nsts =\n  endpoint_url = http://127.0.0.1:1\n\
+             [sso-session corp]\nsso_region = eu-west-1\n",
+        )
+        .unwrap();
+        set.merge_file(
+            FileKind::Credentials,
+            "credentials",
+            "[base]\naws_access_key_id = AKIAEXAMPLE\naws_secret_access_key = s3cr3t\n",
+        )
+        .unwrap();
+        let text = child_config(&set, &["admin", "base"]);
+        assert_eq!(
+            text.lines()
+                .filter(|l| !l.starts_with('#'))
+                .collect::<Vec<_>>(),
+            [
+                "[default]",
+                "output = text",
+                "region = eu-west-1",
+                "retry_mode = adaptive",
+                "s3 = ",
+                "  addressing_style = path",
+                "  use_accelerate_endpoint = true",
+                "[sso-session corp]",
+                "sso_region = eu-west-1",
+                "[services local]",
+                "sts = ",
+                "  endpoint_url = http://127.0.0.1:1",
+            ]
+        );
+        // It reads back as the SDKs would read it: the same settings, one profile.
+        let mut again = ProfileSet::default();
+        again.merge_file(FileKind::Config, "child", &text).unwrap();
+        let default = again.profile("default").unwrap();
+        assert_eq!(again.profiles.len(), 1);
+        assert_eq!(default.sub_properties("s3")["addressing_style"], "path");
+        assert_eq!(
+            again.other_sections[&("services".into(), "local".into())].sub_properties("sts")["endpoint_url"],
+            "http://127.0.0.1:1"
+        );
     }
 }
