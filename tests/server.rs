@@ -9,8 +9,8 @@ use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -614,6 +614,46 @@ fn a_foreign_host_header_is_refused() {
     assert!(serving.alive());
 }
 
+/// While a refresh waits for STS, the endpoint still answers other connections; the caller
+/// with the token waits for the refresh and gets the new keys.
+#[test]
+fn a_slow_refresh_does_not_hold_up_other_connections() {
+    let env = env("server-slow-refresh");
+    let sts = ShortSessionSts::start();
+    let mut command = env.std_cmd();
+    command.env("AWS_ENDPOINT_URL_STS", sts.endpoint());
+    let serving = Serving::spawn(command);
+    let key = |answer: &str| {
+        answer
+            .split("\"AccessKeyId\":\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .map(str::to_string)
+    };
+    let before = serving.fetch();
+    assert!(key(&before).is_some(), "{before}");
+    sts.gate.set_closed(true);
+    thread::scope(|scope| {
+        let waiting = scope.spawn(|| serving.fetch());
+        let started = common::wait_until(Duration::from_secs(20), || {
+            sts.gate.waiting.load(Ordering::SeqCst) > 0
+        });
+        let denied = serving.send(&format!(
+            "GET {} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+            serving.path, serving.host_port
+        ));
+        sts.gate.set_closed(false);
+        assert!(started, "no refresh reached STS");
+        assert!(
+            denied.starts_with("HTTP/1.1 403"),
+            "no answer while a refresh waited for STS: {denied}"
+        );
+        let after = waiting.join().unwrap();
+        assert!(after.starts_with("HTTP/1.1 200"), "{after}");
+        assert_ne!(key(&after), key(&before), "no refresh happened");
+    });
+}
+
 // ---------------------------------------------------------------------------------------------
 // Signals: `assume exec --server` passes them on and ends with the command's status
 // ---------------------------------------------------------------------------------------------
@@ -720,6 +760,32 @@ fn ctrl_c_on_a_terminal_reaches_the_command_once() {
 struct ShortSessionSts {
     port: u16,
     assume_role_calls: Arc<AtomicUsize>,
+    /// While closed, AssumeRole calls wait (a minute at most).
+    gate: Arc<Gate>,
+}
+
+#[derive(Default)]
+struct Gate {
+    closed: Mutex<bool>,
+    opened: Condvar,
+    waiting: AtomicUsize,
+}
+
+impl Gate {
+    fn set_closed(&self, closed: bool) {
+        *self.closed.lock().unwrap() = closed;
+        self.opened.notify_all();
+    }
+
+    fn pass(&self) {
+        let closed = self.closed.lock().unwrap();
+        if *closed {
+            self.waiting.fetch_add(1, Ordering::SeqCst);
+            let _ = self
+                .opened
+                .wait_timeout_while(closed, Duration::from_secs(60), |closed| *closed);
+        }
+    }
 }
 
 impl ShortSessionSts {
@@ -727,16 +793,18 @@ impl ShortSessionSts {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let assume_role_calls = Arc::new(AtomicUsize::new(0));
-        let calls = Arc::clone(&assume_role_calls);
+        let gate = Arc::new(Gate::default());
+        let (calls, gate_) = (Arc::clone(&assume_role_calls), Arc::clone(&gate));
         // Serves until the test binary exits; each test makes a new one.
         thread::spawn(move || {
             for conn in listener.incoming().flatten() {
-                let _ = short_session_answer(conn, &calls);
+                let _ = short_session_answer(conn, &calls, &gate_);
             }
         });
         ShortSessionSts {
             port,
             assume_role_calls,
+            gate,
         }
     }
 
@@ -745,7 +813,11 @@ impl ShortSessionSts {
     }
 }
 
-fn short_session_answer(conn: TcpStream, assume_role_calls: &AtomicUsize) -> std::io::Result<()> {
+fn short_session_answer(
+    conn: TcpStream,
+    assume_role_calls: &AtomicUsize,
+    gate: &Gate,
+) -> std::io::Result<()> {
     conn.set_read_timeout(Some(Duration::from_secs(30)))?;
     let mut reader = BufReader::new(conn.try_clone()?);
     let mut length = 0;
@@ -770,6 +842,7 @@ fn short_session_answer(conn: TcpStream, assume_role_calls: &AtomicUsize) -> std
         .remove("Action")
         .unwrap_or_default();
     let (result, lifetime, n) = if action == "AssumeRole" {
+        gate.pass();
         let n = assume_role_calls.fetch_add(1, Ordering::SeqCst);
         ("AssumeRoleResult", Duration::from_secs(120), n)
     } else {
