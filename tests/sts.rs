@@ -485,7 +485,7 @@ fn credential_source_environment_is_cached_per_identity() {
     ];
     assert_eq!(
         assume_role_signers(&env, &["env-admin"], &as_alice),
-        [alice.clone()]
+        std::slice::from_ref(&alice)
     );
     // The same user again: a cache hit.
     assert!(assume_role_signers(&env, &["env-admin"], &as_alice).is_empty());
