@@ -173,7 +173,8 @@ pub struct AssumeArgs {
     #[command(flatten)]
     pub credentials: CredentialArgs,
 
-    /// Shell to print code for [default: from $SHELL].
+    /// Shell to print code for [default: the calling shell when it is fish, PowerShell or nu;
+    /// else POSIX sh syntax].
     #[arg(
         long,
         value_enum,
@@ -208,7 +209,8 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub credentials: CredentialArgs,
 
-    /// Shell to print the variables for [default: from $SHELL].
+    /// Shell to print the variables for [default: the calling shell when it is fish,
+    /// PowerShell or nu; else POSIX sh syntax].
     #[arg(long, value_enum, value_name = "SHELL")]
     pub shell: Option<Shell>,
 }

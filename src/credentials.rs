@@ -51,7 +51,7 @@ pub fn obtain(
     min_ttl: Duration,
 ) -> Result<Credentials> {
     let verbose = cache.verbose;
-    let runtime = || {
+    let runtime_ = || {
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -59,9 +59,21 @@ pub fn obtain(
     };
     if plan.hops.is_empty() {
         // No role: the profile's own credentials, as the SDK loads them; nothing to cache.
-        return runtime()?.block_on(sts::base_credentials(plan));
+        return runtime_()?.block_on(sts::base_credentials(plan));
     }
-    let key = role_key(plan);
+    // A base that only loading identifies is loaded first: whose role session is cached
+    // depends on who it returns (the key holds its access key id).
+    let mut runtime = None;
+    let mut loaded = None;
+    if plan.base_identity.is_none() {
+        let started = runtime.insert(runtime_()?);
+        if verbose {
+            eprintln!("assume: {}", describe_base(&plan.base));
+        }
+        loaded = Some(started.block_on(sts::base_credentials(plan))?);
+    }
+    let key = role_key(plan, loaded.as_ref())
+        .ok_or_else(|| Error::Internal("no cache key for the chain".into()))?;
     if let Some(hit) = cache.get(&key, min_ttl)? {
         return Ok(hit);
     }
@@ -73,13 +85,21 @@ pub fn obtain(
         return Ok(hit);
     }
 
-    let runtime = runtime()?;
-    if verbose {
-        eprintln!("assume: {}", describe_base(&plan.base));
-    }
+    let runtime = match runtime {
+        Some(runtime) => runtime,
+        None => runtime_()?,
+    };
     let client = Sts::new(plan);
     // No spinner here: a credential_process or SSO source may prompt on the terminal itself.
-    let mut credentials = runtime.block_on(sts::base_credentials(plan))?;
+    let mut credentials = match loaded {
+        Some(loaded) => loaded,
+        None => {
+            if verbose {
+                eprintln!("assume: {}", describe_base(&plan.base));
+            }
+            runtime.block_on(sts::base_credentials(plan))?
+        }
+    };
     let session = mfa_session(
         plan,
         &credentials,
@@ -162,8 +182,10 @@ fn with_spinner<T>(verbose: bool, message: String, call: impl FnOnce() -> T) -> 
     result
 }
 
-/// The cache key of a plan's final credentials: every input that shapes them.
-pub fn role_key(plan: &Plan) -> String {
+/// The cache key of a plan's final credentials: every input that shapes them, and who the
+/// base credentials are. `loaded` is the base credentials when they have been loaded; a plan
+/// whose base only loading identifies (`credential_process`) has no key without them.
+pub fn role_key(plan: &Plan, loaded: Option<&Credentials>) -> Option<String> {
     #[derive(Serialize)]
     struct HopInputs<'a> {
         role_arn: &'a str,
@@ -172,6 +194,16 @@ pub fn role_key(plan: &Plan) -> String {
         duration_seconds: Option<u32>,
         mfa_serial: Option<&'a str>,
     }
+    let identity = match (&plan.base_identity, loaded) {
+        (Some(identity), _) => identity.clone(),
+        (None, Some(loaded)) => format!(
+            "{}:{}:{}",
+            plan.base.kind(),
+            plan.base.profile(),
+            loaded.access_key_id()
+        ),
+        (None, None) => return None,
+    };
     let hops: Vec<HopInputs<'_>> = plan
         .hops
         .iter()
@@ -183,16 +215,16 @@ pub fn role_key(plan: &Plan) -> String {
             mfa_serial: hop.mfa_serial.as_deref(),
         })
         .collect();
-    cache::key(
+    Some(cache::key(
         "role",
         &(
             &plan.profile,
-            base_identity(&plan.base),
+            identity,
             &plan.region,
             &plan.endpoint_url,
             hops,
         ),
-    )
+    ))
 }
 
 /// The cache key of the MFA session a plan would use: per access key id, MFA device, region
@@ -211,20 +243,6 @@ pub fn mfa_key(plan: &Plan) -> Option<String> {
             &plan.endpoint_url,
         ),
     ))
-}
-
-/// Who the chain starts as, without a secret: the access key id, or the source's description.
-fn base_identity(base: &Base) -> String {
-    match base {
-        Base::Static { credentials, .. } => format!("key:{}", credentials.access_key_id()),
-        Base::CredentialSource { profile, source } => format!("source:{profile}:{source}"),
-        Base::WebIdentity {
-            role_arn,
-            token_file,
-            ..
-        } => format!("web:{role_arn}:{token_file}"),
-        Base::Sdk { profile, via } => format!("sdk:{profile}:{via}"),
-    }
 }
 
 /// One MFA code for many roles: when the first hop wants MFA and the chain starts from an IAM

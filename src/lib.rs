@@ -10,6 +10,7 @@ pub mod commands;
 pub mod config;
 pub mod credentials;
 pub mod error;
+pub mod message;
 pub mod mfa;
 pub mod picker;
 pub mod server;

@@ -17,18 +17,31 @@ pub enum Shell {
 }
 
 impl Shell {
-    /// The shell `$SHELL` names; bash when it names none we know (or is unset).
-    pub fn detect(shell_var: Option<&str>) -> Shell {
-        let name = shell_var
-            .and_then(|path| path.rsplit(['/', '\\']).next())
-            .map(|name| name.trim_end_matches(".exe").to_ascii_lowercase());
-        match name.as_deref() {
-            Some("zsh") => Shell::Zsh,
-            Some("fish") => Shell::Fish,
-            Some("pwsh" | "powershell") => Shell::Powershell,
-            Some("nu") => Shell::Nu,
-            _ if cfg!(windows) && name.is_none() => Shell::Powershell,
-            _ => Shell::Bash,
+    /// The shell that will read the output when `--shell` does not say: the process that
+    /// started `assume`, when it is a shell we know (Linux shows it in `/proc`), else POSIX
+    /// syntax, which every `sh`-like shell reads (PowerShell on Windows). Never `$SHELL`: that
+    /// is the login shell, and a fish user's bash script must still get POSIX code.
+    pub fn of_caller() -> Shell {
+        parent_name()
+            .and_then(|name| Shell::from_program(&name))
+            .unwrap_or(if cfg!(windows) {
+                Shell::Powershell
+            } else {
+                Shell::Bash
+            })
+    }
+
+    /// The shell a program name or path is, if it is one whose syntax we print.
+    pub fn from_program(program: &str) -> Option<Shell> {
+        let name = program.rsplit(['/', '\\']).next()?;
+        let name = name.trim_end_matches(".exe").trim_start_matches('-');
+        match name.to_ascii_lowercase().as_str() {
+            "bash" | "sh" | "dash" | "ash" | "ksh" | "mksh" | "busybox" => Some(Shell::Bash),
+            "zsh" => Some(Shell::Zsh),
+            "fish" => Some(Shell::Fish),
+            "pwsh" | "powershell" => Some(Shell::Powershell),
+            "nu" => Some(Shell::Nu),
+            _ => None,
         }
     }
 
@@ -41,6 +54,18 @@ impl Shell {
             Shell::Nu => format!("assume {args} --shell nu | from nuon | load-env"),
         }
     }
+}
+
+/// The name of the parent process, where the OS tells it cheaply.
+fn parent_name() -> Option<String> {
+    #[cfg(target_os = "linux")]
+    {
+        let parent = std::os::unix::process::parent_id();
+        let comm = std::fs::read_to_string(format!("/proc/{parent}/comm")).ok()?;
+        Some(comm.trim_end().to_string())
+    }
+    #[cfg(not(target_os = "linux"))]
+    None
 }
 
 /// One change to the environment.
@@ -152,11 +177,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn detects_from_shell_path() {
-        assert_eq!(Shell::detect(Some("/usr/bin/zsh")), Shell::Zsh);
-        assert_eq!(Shell::detect(Some("/usr/local/bin/fish")), Shell::Fish);
-        assert_eq!(Shell::detect(Some("/opt/pwsh")), Shell::Powershell);
-        assert_eq!(Shell::detect(Some("/bin/bash")), Shell::Bash);
+    fn shells_by_program_name() {
+        assert_eq!(Shell::from_program("/usr/bin/zsh"), Some(Shell::Zsh));
+        assert_eq!(Shell::from_program("fish"), Some(Shell::Fish));
+        assert_eq!(Shell::from_program("-bash"), Some(Shell::Bash));
+        assert_eq!(Shell::from_program("dash"), Some(Shell::Bash));
+        assert_eq!(Shell::from_program("pwsh.exe"), Some(Shell::Powershell));
+        assert_eq!(Shell::from_program("python3"), None);
     }
 
     #[test]

@@ -118,21 +118,47 @@ impl Sts {
     }
 }
 
+/// STS's credentials as the SDK's type, refused unless whole and still valid: the SDK fills a
+/// missing `SessionToken` with "" and a missing `Expiration` with 1970, which must not be
+/// handed on as if they worked.
 fn converted(
     credentials: Option<aws_sdk_sts::types::Credentials>,
     profile: &str,
 ) -> Result<Credentials> {
-    let Some(c) = credentials else {
-        return Err(Error::Sts(format!(
-            "profile '{profile}': STS answered without credentials"
-        )));
+    let incomplete = |what: &str| {
+        Error::Sts(format!(
+            "profile '{profile}': STS answered {what}; check that AWS_ENDPOINT_URL_STS / endpoint_url is a real STS endpoint"
+        ))
     };
-    let expiry = std::time::SystemTime::try_from(c.expiration).ok();
+    let Some(c) = credentials else {
+        return Err(incomplete("without credentials"));
+    };
+    for (field, value) in [
+        ("AccessKeyId", c.access_key_id.as_str()),
+        ("SecretAccessKey", c.secret_access_key.as_str()),
+        ("SessionToken", c.session_token.as_str()),
+    ] {
+        if value.is_empty() {
+            return Err(incomplete(&format!("credentials without a {field}")));
+        }
+    }
+    let expiry = std::time::SystemTime::try_from(c.expiration)
+        .ok()
+        .filter(|expiry| *expiry > std::time::UNIX_EPOCH)
+        .ok_or_else(|| incomplete("credentials without an Expiration"))?;
+    if expiry <= std::time::SystemTime::now() {
+        return Err(incomplete(&format!(
+            "credentials that expired at {} (if that is wrong, check this machine's clock)",
+            aws_smithy_types::DateTime::from(expiry)
+                .fmt(aws_smithy_types::date_time::Format::DateTime)
+                .unwrap_or_default()
+        )));
+    }
     Ok(Credentials::new(
         c.access_key_id,
         c.secret_access_key,
         Some(c.session_token),
-        expiry,
+        Some(expiry),
         "assume",
     ))
 }
@@ -198,14 +224,27 @@ pub fn session_name(configured: Option<&str>) -> String {
     if let Some(name) = configured {
         return name.to_string();
     }
-    let user = std::env::var("USER")
-        .or_else(|_| std::env::var("USERNAME"))
-        .unwrap_or_else(|_| "user".into());
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or_default();
-    crate::config::default_session_name(&user, now)
+    crate::config::default_session_name(&user_name(), now)
+}
+
+/// Who runs `assume`, for the session name CloudTrail shows: `USER` / `USERNAME`, else the
+/// account the OS runs this process as (cron, containers and `env -i` set neither).
+fn user_name() -> String {
+    if let Some(name) = ["USER", "USERNAME"]
+        .iter()
+        .find_map(|var| std::env::var(var).ok().filter(|name| !name.is_empty()))
+    {
+        return name;
+    }
+    #[cfg(unix)]
+    if let Ok(Some(user)) = nix::unistd::User::from_uid(nix::unistd::Uid::current()) {
+        return user.name;
+    }
+    "user".into()
 }
 
 /// The error code and message of a service error. When the SDK could not parse them (an

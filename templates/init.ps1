@@ -1,10 +1,12 @@
 # assume: shell integration for PowerShell. Add to $PROFILE:
 #   assume init powershell | Out-String | Invoke-Expression
 # Then `assume PROFILE` and `assume --unset` change this session's variables directly; every
-# other subcommand runs as it is.
+# other command line runs as it is. Which is which, `assume __classify` decides with the same
+# parser as the command itself, so no other output is ever evaluated.
 function assume {
     $exe = Get-Command -CommandType Application assume | Select-Object -First 1
-    if ($args.Count -gt 0 -and @({{SUBCOMMANDS}}, '-h', '--help', '-V', '--version') -contains $args[0]) {
+    $kind = & $exe __classify @args 2>$null
+    if ($kind -ne 'switch') {
         & $exe @args
         return
     }

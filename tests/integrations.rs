@@ -780,6 +780,11 @@ assume list --output json > $HOME/list.fn; echo "status.list=$status"
 command assume --version > $HOME/version.direct
 assume --version > $HOME/version.fn; echo "status.version=$status"
 assume exec admin --token-code 123456 -- printenv ASSUME_PROFILE > $HOME/exec.fn; echo "status.exec=$status"
+command assume -v list --output json > $HOME/vlist.direct 2>/dev/null
+assume -v list --output json > $HOME/vlist.fn 2>/dev/null; echo "status.vlist=$status"
+command assume --region eu-west-1 explain admin > $HOME/rexplain.direct
+assume --region eu-west-1 explain admin > $HOME/rexplain.fn; echo "status.rexplain=$status"
+assume -v exec admin -- echo "touch $HOME/pwned" > $HOME/vexec.fn 2>/dev/null; echo "status.vexec=$status"
 show before AWS_PROFILE ASSUME_PROFILE AWS_ACCESS_KEY_ID
 assume admin --token-code 123456 > $HOME/switch.out; echo "status.switch=$status"
 show switched AWS_PROFILE ASSUME_PROFILE AWS_ACCESS_KEY_ID AWS_REGION
@@ -806,6 +811,11 @@ assume list --output json > "$HOME/list.fn"; echo "status.list=$?"
 command assume --version > "$HOME/version.direct"
 assume --version > "$HOME/version.fn"; echo "status.version=$?"
 assume exec admin --token-code 123456 -- printenv ASSUME_PROFILE > "$HOME/exec.fn"; echo "status.exec=$?"
+command assume -v list --output json > "$HOME/vlist.direct" 2>/dev/null
+assume -v list --output json > "$HOME/vlist.fn" 2>/dev/null; echo "status.vlist=$?"
+command assume --region eu-west-1 explain admin > "$HOME/rexplain.direct"
+assume --region eu-west-1 explain admin > "$HOME/rexplain.fn"; echo "status.rexplain=$?"
+assume -v exec admin -- echo "touch $HOME/pwned" > "$HOME/vexec.fn" 2>/dev/null; echo "status.vexec=$?"
 show before AWS_PROFILE ASSUME_PROFILE AWS_ACCESS_KEY_ID
 assume admin --token-code 123456 > "$HOME/switch.out"; echo "status.switch=$?"
 show switched AWS_PROFILE ASSUME_PROFILE AWS_ACCESS_KEY_ID AWS_REGION
@@ -853,8 +863,11 @@ fn check_init_in(shell: &str) {
         ("explain", "explain"),
         ("list", "list"),
         ("version", "version"),
+        // Options before the subcommand: still passed through, never evaluated.
+        ("-v list", "vlist"),
+        ("--region eu-west-1 explain", "rexplain"),
     ] {
-        assert_eq!(get(&format!("status.{cmd}")), "0", "{context}");
+        assert_eq!(get(&format!("status.{name}")), "0", "{context}");
         let direct = read(&format!("{name}.direct"));
         let through = read(&format!("{name}.fn"));
         assert!(
@@ -880,9 +893,19 @@ fn check_init_in(shell: &str) {
         read("version.fn")
     );
 
-    // `exec` too runs as it is (its command's output is not evaluated).
+    // `exec` too runs as it is (its command's output is not evaluated), with `-v` before it too.
     assert_eq!(get("status.exec"), "0", "{context}");
     assert_eq!(read("exec.fn"), "admin\n", "{shell}");
+    assert_eq!(get("status.vexec"), "0", "{context}");
+    assert!(
+        read("vexec.fn").starts_with("touch "),
+        "{shell}: {}",
+        read("vexec.fn")
+    );
+    assert!(
+        !home.join("pwned").exists(),
+        "{shell}: the function evaluated the output of `assume -v exec`"
+    );
 
     // Before.
     assert_eq!(get("before.AWS_PROFILE"), "alice", "{context}");

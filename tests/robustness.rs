@@ -272,6 +272,9 @@ fn check_failure(out: &Output, code: i32, fragment: &str) -> Vec<String> {
     if !stderr.contains(fragment) {
         problems.push(format!("stderr lacks {fragment:?}"));
     }
+    if let Some(c) = stderr.chars().find(|c| c.is_control() && *c != '\n') {
+        problems.push(format!("stderr holds the raw control character {c:?}"));
+    }
     problems
 }
 
@@ -1962,4 +1965,215 @@ fn verbose_before_a_subcommand() {
             text(&out.stderr)
         );
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hardening: STS answers, control characters, passwords in URLs, lengths, the session name
+// ---------------------------------------------------------------------------------------------
+
+/// An AssumeRole answer whose credentials hold exactly `fields` (XML elements).
+fn assume_role_answer(fields: &str) -> String {
+    format!(
+        "<AssumeRoleResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><AssumeRoleResult>\
+         <Credentials>{fields}</Credentials><AssumedRoleUser><AssumedRoleId>AROA:x</AssumedRoleId>\
+         <Arn>arn:aws:sts::123456789012:assumed-role/R/x</Arn></AssumedRoleUser></AssumeRoleResult>\
+         <ResponseMetadata><RequestId>x</RequestId></ResponseMetadata></AssumeRoleResponse>"
+    )
+}
+
+/// An STS answer without a SessionToken or an Expiration, or with credentials already
+/// expired, is an STS error (exit 5), not exports with an empty token or a 1970 expiry; and
+/// nothing of it is cached.
+#[test]
+fn incomplete_or_expired_sts_credentials_are_refused() {
+    let key =
+        "<AccessKeyId>ASIAFAKEFAKEFAKE</AccessKeyId><SecretAccessKey>s3cr3t</SecretAccessKey>";
+    let cases = [
+        (
+            format!("{key}<Expiration>2099-01-01T00:00:00Z</Expiration>"),
+            "without a SessionToken",
+        ),
+        (
+            format!("{key}<SessionToken>tok</SessionToken>"),
+            "without an Expiration",
+        ),
+        (
+            format!(
+                "{key}<SessionToken>tok</SessionToken><Expiration>2001-01-01T00:00:00Z</Expiration>"
+            ),
+            "expired at 2001-01-01T00:00:00Z",
+        ),
+    ];
+    for (fields, fragment) in cases {
+        let env = plain_env();
+        let server = FakeServer::start(Mode::Respond(200, "text/xml", assume_role_answer(&fields)));
+        let out = env
+            .cmd()
+            .arg("plain")
+            .env("AWS_ENDPOINT_URL", server.endpoint())
+            .timeout(RUN_TIMEOUT)
+            .output()
+            .unwrap();
+        let problems = check_failure(&out, 5, fragment);
+        assert!(
+            problems.is_empty(),
+            "{fragment}: {problems:?}: {}",
+            text(&out.stderr)
+        );
+        // Nothing was cached: the next run, against moto, calls STS and gets real keys.
+        let calls = common::recorded_sts_calls(&env, || {
+            let (exports, _) = succeed(env.cmd().arg("plain"));
+            assert!(!exports.contains("ASIAFAKE"), "{exports}");
+        });
+        assert_eq!(calls.len(), 1, "{fragment}: {calls:?}");
+    }
+}
+
+/// Escape sequences from an argument, a config value or an STS message reach stderr escaped:
+/// none can clear the screen, retitle the terminal or write the clipboard (OSC 52).
+#[test]
+fn control_characters_are_escaped_on_stderr() {
+    let env = plain_env();
+    let osc52 = "\x1b]52;c;cHduZWQ=\x07";
+    let check = |out: &Output, code: i32| {
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "{stderr:?}");
+        assert!(out.stdout.is_empty());
+        assert!(
+            !stderr.contains('\x1b') && !stderr.contains('\x07'),
+            "{stderr:?}"
+        );
+        assert!(stderr.contains("\\x1b]52;c;cHduZWQ=\\x07"), "{stderr:?}");
+    };
+    // An argument.
+    check(
+        &env.cmd().arg(format!("no{osc52}such")).output().unwrap(),
+        3,
+    );
+    // clap's own errors (it strips escape sequences itself when stderr is not a terminal).
+    let out = env
+        .cmd()
+        .args(["--duration", osc52, "plain"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        !text(&out.stderr).contains('\x1b'),
+        "{:?}",
+        text(&out.stderr)
+    );
+    // A config value.
+    env.write_config(&format!(
+        "{}[profile evil]\nrole_arn = arn:aws:iam::123456789012:role/{osc52}\nsource_profile = alice\n",
+        fill(STD, &env, moto())
+    ));
+    check(&env.cmd().arg("evil").output().unwrap(), 3);
+    // An STS message.
+    let server = FakeServer::sts_error("InvalidParameterValue", &format!("bad {osc52} value"));
+    let out = env
+        .cmd()
+        .arg("plain")
+        .env("AWS_ENDPOINT_URL", server.endpoint())
+        .timeout(RUN_TIMEOUT)
+        .output()
+        .unwrap();
+    check(&out, 5);
+}
+
+/// The password of a `user:pass@` endpoint URL shows neither in an error nor in `explain`.
+#[test]
+fn endpoint_url_passwords_are_redacted() {
+    let env = plain_env();
+    let port = refused_endpoint();
+    let url = port.replace("http://", "http://bob:hunter2@");
+    let out = env
+        .cmd()
+        .arg("plain")
+        .env("AWS_ENDPOINT_URL_STS", &url)
+        .timeout(RUN_TIMEOUT)
+        .output()
+        .unwrap();
+    let problems = check_failure(&out, 5, &port.replace("http://", "http://***@"));
+    assert!(problems.is_empty(), "{problems:?}: {}", text(&out.stderr));
+    assert!(!text(&out.stderr).contains("hunter2"));
+    for format in ["text", "json"] {
+        let out = env
+            .cmd()
+            .args(["explain", "plain", "--output", format])
+            .env("AWS_ENDPOINT_URL_STS", &url)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let shown = text(&out.stdout);
+        assert!(
+            !shown.contains("hunter2") && shown.contains("***@"),
+            "{shown}"
+        );
+    }
+    // A URL that is refused outright (no scheme) is quoted without its password too.
+    let out = env
+        .cmd()
+        .arg("plain")
+        .env("AWS_ENDPOINT_URL_STS", "ftp://bob:hunter2@example")
+        .output()
+        .unwrap();
+    let problems = check_failure(&out, 3, "ftp://***@example");
+    assert!(problems.is_empty(), "{problems:?}: {}", text(&out.stderr));
+}
+
+/// A 10 000-character region or role ARN is a configuration error (exit 3) found before any
+/// request, in a line of readable length.
+#[test]
+fn overlong_region_and_role_arn_are_config_errors() {
+    let env = plain_env();
+    let long_region = "a".repeat(10_000);
+    let long_role = format!("arn:aws:iam::123456789012:role/{}", "r".repeat(10_000));
+    env.write_config(&format!(
+        "{}[profile long-region]\nrole_arn = {{ADMIN}}\nsource_profile = alice\nregion = {long_region}\n\
+         [profile long-role]\nrole_arn = {long_role}\nsource_profile = alice\n\
+         [profile long-name]\nrole_arn = arn:aws:iam::123456789012:role/{}\nsource_profile = alice\n",
+        fill(STD, &env, moto()),
+        "n".repeat(65),
+    ).replace("{ADMIN}", &moto().role_arn("Administrators")));
+    let cases: [(&[&str], &str); 4] = [
+        (&["long-region"], "is not an AWS region name"),
+        (
+            &["plain", "--region", &long_region],
+            "is not an AWS region name",
+        ),
+        (&["long-role"], "is not an IAM role ARN"),
+        (&["long-name"], "is not an IAM role ARN"),
+    ];
+    for (args, fragment) in cases {
+        let requests = common::recorded_requests(&env, || {
+            let out = env.cmd().args(args).output().unwrap();
+            let problems = check_failure(&out, 3, fragment);
+            assert!(problems.is_empty(), "{:?}: {problems:?}", &args[0]);
+            assert!(
+                out.stderr.len() < 400,
+                "{} bytes of stderr",
+                out.stderr.len()
+            );
+        });
+        assert!(requests.is_empty(), "{:?} reached STS", &args[0]);
+    }
+}
+
+/// With neither USER nor USERNAME set (cron, containers, `env -i`), the default session
+/// name names the OS account, not a placeholder.
+#[test]
+fn session_name_without_user_names_the_os_account() {
+    let env = plain_env();
+    let account = Command::new("id").arg("-un").output().unwrap();
+    let account = text(&account.stdout).trim().to_string();
+    assert!(!account.is_empty());
+    let calls = common::recorded_sts_calls(&env, || {
+        succeed(env.cmd().args(["plain", "--no-cache"]).env_remove("USER"));
+    });
+    assert_eq!(calls.len(), 1);
+    assert!(
+        calls[0]["RoleSessionName"].starts_with(&format!("assume-{account}-")),
+        "{:?}",
+        calls[0]["RoleSessionName"]
+    );
 }

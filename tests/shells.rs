@@ -192,3 +192,20 @@ fn eval_hint_only_on_a_terminal() {
     let screen = tmux.wait_for("done-0", std::time::Duration::from_secs(20));
     assert!(screen.contains("eval \"$(assume admin)\""), "{screen}");
 }
+
+/// The syntax follows the shell that evaluates the output, not the login shell `$SHELL`: a fish
+/// user's bash or sh script gets POSIX code (fish's `set -e` would turn errexit on there), and a
+/// fish started from a bash login gets fish code.
+#[test]
+fn syntax_follows_the_evaluating_shell_not_the_login_shell() {
+    let env = env();
+    for shell in ["bash", "sh", "zsh"] {
+        let script =
+            "set -e\neval \"$(assume admin --token-code 123456)\"\necho \"ok $ASSUME_PROFILE\"";
+        let out = run(&env, shell, script, &[("SHELL", "/usr/bin/fish")]);
+        assert_eq!(out.trim(), "ok admin", "{shell} under a fish login: {out}");
+    }
+    let script = "assume admin --token-code 123456 | source\necho \"ok $ASSUME_PROFILE\"";
+    let out = run(&env, "fish", script, &[("SHELL", "/bin/bash")]);
+    assert_eq!(out.trim(), "ok admin", "fish under a bash login: {out}");
+}

@@ -440,3 +440,84 @@ fn wrong_secret_is_signature_does_not_match() {
         .stderr(predicates::str::contains("SignatureDoesNotMatch"))
         .stderr(predicates::str::contains("clock"));
 }
+
+/// The AssumeRole calls one `assume` run makes, and the access key each was signed with.
+fn assume_role_signers(env: &TestEnv, args: &[&str], vars: &[(&str, &str)]) -> Vec<String> {
+    let requests = common::recorded_requests(env, || {
+        let out = env
+            .cmd()
+            .args(args)
+            .envs(vars.iter().copied())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "assume {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    });
+    requests
+        .iter()
+        .filter(|r| r.params().get("Action").map(String::as_str) == Some("AssumeRole"))
+        .map(|r| r.access_key_id().unwrap_or_default())
+        .collect()
+}
+
+/// A role cached for one IAM user's keys in the environment is not handed to another user
+/// whose keys are there later: the cache key holds who the source credentials are.
+#[test]
+fn credential_source_environment_is_cached_per_identity() {
+    let env = env_with(moto());
+    env.write_config(&format!(
+        "{}[profile env-admin]\nrole_arn = {}\ncredential_source = Environment\n",
+        config(moto()),
+        moto().role_arn("ChainedAny"),
+    ));
+    let (alice, alice_secret) = moto().keys("alice");
+    let (mallory, mallory_secret) = moto().keys("mallory");
+    let as_alice = [
+        ("AWS_ACCESS_KEY_ID", alice.as_str()),
+        ("AWS_SECRET_ACCESS_KEY", alice_secret.as_str()),
+    ];
+    let as_mallory = [
+        ("AWS_ACCESS_KEY_ID", mallory.as_str()),
+        ("AWS_SECRET_ACCESS_KEY", mallory_secret.as_str()),
+    ];
+    assert_eq!(
+        assume_role_signers(&env, &["env-admin"], &as_alice),
+        std::slice::from_ref(&alice)
+    );
+    // The same user again: a cache hit.
+    assert!(assume_role_signers(&env, &["env-admin"], &as_alice).is_empty());
+    // Another user: a role session of her own, signed with her key.
+    assert_eq!(
+        assume_role_signers(&env, &["env-admin"], &as_mallory),
+        [mallory]
+    );
+}
+
+/// Likewise for a `credential_process` source: it is run, and what it returns decides which
+/// cached role session (if any) is the right one.
+#[test]
+fn credential_process_source_is_cached_per_identity() {
+    let env = env_with(moto());
+    let config = format!(
+        "{}[profile chained-proc]\nrole_arn = {}\nsource_profile = alice-proc\n",
+        config(moto()),
+        moto().role_arn("ChainedAny"),
+    );
+    env.write_config(&config);
+    let (alice, _) = moto().keys("alice");
+    let (mallory, mallory_secret) = moto().keys("mallory");
+    assert_eq!(assume_role_signers(&env, &["chained-proc"], &[]), [alice]);
+    assert!(assume_role_signers(&env, &["chained-proc"], &[]).is_empty());
+    // The process now returns mallory's keys.
+    std::fs::write(
+        env.home().join("alice.json"),
+        format!(
+            r#"{{"Version": 1, "AccessKeyId": "{mallory}", "SecretAccessKey": "{mallory_secret}"}}"#
+        ),
+    )
+    .unwrap();
+    assert_eq!(assume_role_signers(&env, &["chained-proc"], &[]), [mallory]);
+}

@@ -21,9 +21,7 @@ const SAVED: [(&str, &str); 4] = [
 ];
 
 pub fn run(args: &AssumeArgs, verbose: bool, env: &Env) -> Result<()> {
-    let shell = args
-        .shell
-        .unwrap_or_else(|| Shell::detect(env.get("SHELL").as_deref()));
+    let shell = args.shell.unwrap_or_else(Shell::of_caller);
     if args.unset {
         let previous: Vec<(&'static str, &'static str, Option<String>)> = SAVED
             .iter()

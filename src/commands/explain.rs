@@ -27,8 +27,13 @@ fn region_source(plan: &Plan) -> String {
     }
 }
 
+/// The STS endpoint, without the password of a `user:pass@` URL.
 fn endpoint(plan: &Plan) -> String {
-    plan.endpoint_url.clone().unwrap_or_else(|| {
+    let configured = plan
+        .endpoint_url
+        .as_deref()
+        .map(crate::message::redact_urls);
+    configured.map(String::from).unwrap_or_else(|| {
         let suffix = if plan.region.starts_with("cn-") {
             "amazonaws.com.cn"
         } else {
@@ -68,7 +73,8 @@ fn to_json(plan: &Plan) -> serde_json::Value {
         "hops": plan.hops,
         "notices": plan.notices,
         "mfa_session_seconds": plan.mfa_session_seconds,
-        "cache_key": crate::credentials::role_key(plan),
+        // `null` when the key takes the access key id a credential_process returns.
+        "cache_key": crate::credentials::role_key(plan, None),
     })
 }
 

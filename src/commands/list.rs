@@ -55,7 +55,16 @@ pub fn run(args: &ListArgs, env: &Env) -> Result<()> {
                     mfa: plan.hops.iter().any(|hop| hop.mfa_serial.is_some()),
                     cached_until: cached_profiles
                         .contains(name.as_str())
-                        .then(|| index.get(&role_key(&plan)))
+                        .then(|| match role_key(&plan, None) {
+                            Some(key) => index.get(&key),
+                            // Keyed by who credential_process returns: the profile's latest.
+                            None => index
+                                .values()
+                                .filter(|entry| {
+                                    entry.profile == *name && entry.kind == EntryKind::Role
+                                })
+                                .max_by_key(|entry| entry.expires_at),
+                        })
                         .flatten()
                         .filter(|entry| entry.kind == EntryKind::Role && entry.expires_at > now)
                         .and_then(|entry| {

@@ -14,9 +14,7 @@ pub fn run(args: &ServeArgs, verbose: bool, env: &Env) -> Result<()> {
     let mut source = super::source(&credentials_args, verbose, env)?;
     source.credentials()?;
     let server = Server::start()?;
-    let shell = args
-        .shell
-        .unwrap_or_else(|| Shell::detect(env.get("SHELL").as_deref()));
+    let shell = args.shell.unwrap_or_else(Shell::of_caller);
     let changes: Vec<Change<'_>> = server
         .variables()
         .map(|(name, value)| Change::Set(name, value))

@@ -13,6 +13,11 @@ pub const ROLE_CHAINING_MAX_SECONDS: u32 = 3600;
 pub const MIN_DURATION_SECONDS: u32 = 900;
 pub const MAX_DURATION_SECONDS: u32 = 43200;
 pub const DEFAULT_REGION: &str = "us-east-1";
+/// A region names one DNS label of the STS host.
+pub const MAX_REGION_LENGTH: usize = 63;
+/// IAM's limits for a role ARN and a role name.
+pub const MAX_ROLE_ARN_LENGTH: usize = 2048;
+pub const MAX_ROLE_NAME_LENGTH: usize = 64;
 /// GetSessionToken's bounds for an IAM user, and `assume`'s default MFA session (8 h).
 pub const MFA_SESSION_RANGE: std::ops::RangeInclusive<u32> = 900..=129_600;
 pub const DEFAULT_MFA_SESSION_SECONDS: u32 = 8 * 3600;
@@ -122,6 +127,10 @@ pub struct Plan {
     /// How long a cached MFA (GetSessionToken) session lasts: `mfa_session_duration`,
     /// `ASSUME_MFA_SESSION_DURATION`, else 8 h.
     pub mfa_session_seconds: u32,
+    /// Who the base credentials are, for the cache key (never a secret): the access key id,
+    /// the SSO account, role and start URL, the container endpoint … `None` when only loading
+    /// them tells (`credential_process`): the cache key then takes the access key id loaded.
+    pub base_identity: Option<String>,
 }
 
 impl Plan {
@@ -158,14 +167,18 @@ impl Plan {
         } else {
             (DEFAULT_REGION.to_string(), RegionSource::Default)
         };
-        if region.is_empty()
+        // A region is one DNS label of the STS host name, as botocore checks it.
+        if !(1..=MAX_REGION_LENGTH).contains(&region.len())
             || !region
                 .chars()
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
         {
             return Err(invalid(
                 &selected,
-                format!("region '{region}' is not an AWS region name (like eu-west-1)"),
+                format!(
+                    "region '{}' is not an AWS region name (like eu-west-1: at most {MAX_REGION_LENGTH} lower-case letters, digits and -)",
+                    excerpt(&region)
+                ),
             ));
         }
 
@@ -175,7 +188,10 @@ impl Plan {
         {
             return Err(invalid(
                 &selected,
-                format!("STS endpoint '{url}' must start with https:// or http://"),
+                format!(
+                    "STS endpoint '{}' must start with https:// or http://",
+                    excerpt(&crate::message::redact_urls(url))
+                ),
             ));
         }
 
@@ -242,7 +258,9 @@ impl Plan {
         {
             validate_role_arn(profile, role_arn)?;
         }
+        let base_identity = base_identity(set, &base, chain.base.profile(), env);
         Ok(Plan {
+            base_identity,
             profile: selected,
             region,
             region_source,
@@ -318,6 +336,45 @@ fn owned_base(base: &BaseProvider<'_>) -> Result<Base, ConfigError> {
     })
 }
 
+/// Who `base` is, as far as the files and the environment tell without loading anything.
+fn base_identity(set: &ProfileSet, base: &Base, profile: &Section, env: &Env) -> Option<String> {
+    let var = |name: &str| env.get(name).unwrap_or_default();
+    Some(match base {
+        Base::Static { credentials, .. } => format!("key:{}", credentials.access_key_id()),
+        Base::CredentialSource { source, .. } => match source.as_str() {
+            "Environment" => format!("env:{}", var("AWS_ACCESS_KEY_ID")),
+            "EcsContainer" => format!(
+                "ecs:{}:{}",
+                var("AWS_CONTAINER_CREDENTIALS_FULL_URI"),
+                var("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")
+            ),
+            _ => format!("imds:{}", var("AWS_EC2_METADATA_SERVICE_ENDPOINT")),
+        },
+        Base::WebIdentity {
+            role_arn,
+            token_file,
+            ..
+        } => format!("web:{role_arn}:{token_file}"),
+        Base::Sdk { via, .. } if via == "sso" => {
+            let session = profile.get("sso_session");
+            let start_url = profile.get("sso_start_url").or_else(|| {
+                set.other_sections
+                    .get(&("sso-session".to_string(), session?.to_string()))?
+                    .get("sso_start_url")
+            });
+            serde_json::json!([
+                "sso",
+                start_url,
+                session,
+                profile.get("sso_account_id"),
+                profile.get("sso_role_name"),
+            ])
+            .to_string()
+        }
+        Base::Sdk { .. } => return None,
+    })
+}
+
 /// The STS endpoint override, in the SDKs' order: service variable, global variable,
 /// the profile's `services` section, the profile's `endpoint_url`.
 fn endpoint_url<'a>(
@@ -386,25 +443,41 @@ fn sts_chars(value: &str, extra: &str) -> bool {
         .all(|c| c.is_ascii_alphanumeric() || "+=,.@-_".contains(c) || extra.contains(c))
 }
 
-/// `arn:PARTITION:iam::ACCOUNT:role/[PATH/]NAME`
+/// `arn:PARTITION:iam::ACCOUNT:role/[PATH/]NAME`, within IAM's lengths: the ARN at most 2048
+/// characters, the role name at most 64.
 fn validate_role_arn(profile: &str, arn: &str) -> Result<String, ConfigError> {
     let parts: Vec<&str> = arn.splitn(6, ':').collect();
-    let ok = matches!(parts.as_slice(), ["arn", partition, "iam", "", account, resource]
-    if partition.starts_with("aws")
-        && account.len() == 12
-        && account.chars().all(|c| c.is_ascii_digit())
-        && resource.strip_prefix("role/").is_some_and(|name| {
-            !name.is_empty() && !name.ends_with('/') && sts_chars(name, "/")
-        }));
+    let ok = arn.len() <= MAX_ROLE_ARN_LENGTH
+        && matches!(parts.as_slice(), ["arn", partition, "iam", "", account, resource]
+        if partition.starts_with("aws")
+            && account.len() == 12
+            && account.chars().all(|c| c.is_ascii_digit())
+            && resource.strip_prefix("role/").is_some_and(|name| {
+                !name.is_empty()
+                    && !name.ends_with('/')
+                    && sts_chars(name, "/")
+                    && name.rsplit('/').next().is_some_and(|role| role.len() <= MAX_ROLE_NAME_LENGTH)
+            }));
     if ok {
         Ok(arn.to_string())
     } else {
         Err(invalid(
             profile,
             format!(
-                "role_arn '{arn}' is not an IAM role ARN; expected arn:aws:iam::123456789012:role/NAME"
+                "role_arn '{}' is not an IAM role ARN; expected arn:aws:iam::123456789012:role/NAME (at most {MAX_ROLE_ARN_LENGTH} characters, a name of at most {MAX_ROLE_NAME_LENGTH})",
+                excerpt(arn)
             ),
         ))
+    }
+}
+
+/// A value quoted in an error line: the first 80 characters of it, so that a 10 000-character
+/// mistake still makes a readable line.
+fn excerpt(value: &str) -> String {
+    const SHOWN: usize = 80;
+    match value.char_indices().nth(SHOWN) {
+        Some((cut, _)) => format!("{}… ({} characters)", &value[..cut], value.chars().count()),
+        None => value.to_string(),
     }
 }
 
