@@ -89,8 +89,11 @@ fn deb() -> Option<&'static Deb> {
             .to_path_buf();
         let out = run(
             "scripts/package --debug",
+            // The binary this test run built: no cargo build beside the running tests.
             Command::new(repo_root().join("scripts").join("package"))
                 .arg("--debug")
+                .arg("--binary")
+                .arg(assume_bin())
                 .arg("--out-dir")
                 .arg(&out_dir)
                 .env("CARGO_TARGET_DIR", &target_dir)
