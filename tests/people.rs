@@ -18,6 +18,7 @@ mod common;
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -1426,6 +1427,219 @@ fn mfa_process_that_prints_garbage_is_a_clear_error() {
         !calls.iter().any(|c| c.contains_key("TokenCode")),
         "{calls:?}"
     );
+}
+
+/// A `NAME=VALUE` to put in assume's environment: every process under it inherits it, so
+/// [`processes_with`] finds the whole tree of an mfa_process, grandchildren included.
+fn helper_marker(label: &str) -> (String, String) {
+    (
+        "ASSUME_TEST_HELPER".to_string(),
+        format!("{label}-{}", unique_suffix()),
+    )
+}
+
+/// Live processes (zombies have no environment) whose environment holds `name=value`.
+fn processes_with((name, value): &(String, String)) -> Vec<u32> {
+    let needle = format!("{name}={value}");
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|entry| {
+            let entry = entry.ok()?;
+            let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
+            let environ = std::fs::read(entry.path().join("environ")).ok()?;
+            environ
+                .split(|b| *b == 0)
+                .any(|pair| pair == needle.as_bytes())
+                .then_some(pid)
+        })
+        .collect()
+}
+
+/// Waits until no process carries `marker`; kills any left (so that a failing test leaves
+/// nothing behind), then fails naming them.
+fn assert_no_process_left(marker: &(String, String), what: &str) {
+    let gone = common::wait_until(WAIT, || processes_with(marker).is_empty());
+    let left = processes_with(marker);
+    let commands: Vec<String> = left
+        .iter()
+        .map(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/cmdline"))
+                .unwrap_or_default()
+                .replace('\0', " ")
+        })
+        .collect();
+    for pid in &left {
+        let _ = Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .status();
+    }
+    assert!(
+        gone,
+        "{what}: processes of the mfa_process are still running: {commands:?}"
+    );
+}
+
+/// Runs `cmd` (in a process group of its own) to its end, or kills that group after `bound`
+/// and fails: a run that does not end is a failure here, not a hung test.
+fn output_within(mut cmd: Command, bound: Duration, what: &str) -> Output {
+    let child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let waiter = std::thread::spawn(move || child.wait_with_output().unwrap());
+    if !common::wait_until(bound, || waiter.is_finished()) {
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{pid}")])
+            .status();
+        let out = waiter.join().unwrap();
+        panic!(
+            "{what} did not end within {bound:?}; stderr: {}",
+            stderr(&out)
+        );
+    }
+    waiter.join().unwrap()
+}
+
+/// An mfa_process that never stops printing (`yes 123456`) is cut off after a few KiB and
+/// killed: exit 4 with one clear line, in bounded memory (1 GiB of address space here; the
+/// unbounded read it replaces grew by about 1 GB/s). The code never reaches stderr.
+#[test]
+fn mfa_process_that_never_stops_printing_is_cut_off() {
+    let (cx, _) = mfa_process_cx("proc-yes", "exec yes 123456", "");
+    let env = &cx.env;
+    let marker = helper_marker("yes");
+    let mut cmd = env.command("sh");
+    cmd.arg("-c")
+        .arg("ulimit -v 1048576 && exec \"$0\" viaproc")
+        .arg(common::assume_bin())
+        .env(&marker.0, &marker.1);
+    let out = output_within(cmd, Duration::from_secs(30), "assume viaproc (yes)");
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "stdout: {}\nstderr: {}",
+        stdout(&out).chars().take(200).collect::<String>(),
+        stderr(&out)
+    );
+    assert!(stdout(&out).is_empty(), "stdout is not empty");
+    let err = stderr(&out);
+    assert_eq!(err.trim_end().lines().count(), 1, "not one line: {err:?}");
+    assert!(
+        err.contains("profile 'viaproc'") && err.contains("mfa_process"),
+        "{err}"
+    );
+    assert!(
+        err.contains("KiB"),
+        "the line does not say it printed too much: {err}"
+    );
+    assert!(!err.contains("123456"), "the code is on stderr: {err}");
+    assert_no_process_left(&marker, "yes");
+}
+
+/// A hung mfa_process (`sleep 1000`): after a second `assume` says it is waiting and for how
+/// long; at the timeout (`ASSUME_MFA_PROCESS_TIMEOUT`) it stops with exit 4 and a line naming
+/// the timeout, and the helper — a grandchild included — is gone.
+#[test]
+fn mfa_process_that_hangs_times_out_and_is_killed() {
+    let (cx, _) = mfa_process_cx("proc-hang", "sleep 1000; echo 123456", "");
+    let env = &cx.env;
+    let marker = helper_marker("hang");
+    let mut cmd = env.std_cmd();
+    cmd.arg("viaproc")
+        .env("ASSUME_MFA_PROCESS_TIMEOUT", "3")
+        .env(&marker.0, &marker.1);
+    let out = output_within(cmd, Duration::from_secs(30), "assume viaproc (sleep 1000)");
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "stdout: {}\nstderr: {}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(stdout(&out).is_empty(), "stdout: {}", stdout(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("assume: waiting for mfa_process of profile 'viaproc' (up to 3 s)"),
+        "no waiting line: {err}"
+    );
+    let last = err.trim_end().lines().last().unwrap_or_default();
+    assert!(
+        last.contains("profile 'viaproc'") && last.contains("3 s"),
+        "the error does not name the profile and the timeout: {err}"
+    );
+    assert!(last.contains("ASSUME_MFA_PROCESS_TIMEOUT"), "{err}");
+    assert_no_process_left(&marker, "after the timeout");
+}
+
+/// A slow mfa_process that does answer: the waiting line, then success.
+#[test]
+fn mfa_process_that_is_slow_is_waited_for() {
+    let (cx, _) = mfa_process_cx("proc-slow", "sleep 2; echo 654321", "");
+    let env = &cx.env;
+    let mut out = None;
+    let calls = recorded_sts_calls(env, || {
+        out = Some(run_without_terminal(env, &["viaproc"]));
+    });
+    let out = out.unwrap();
+    assert_success("assume viaproc (slow mfa_process)", &out);
+    assert!(
+        stderr(&out).contains("waiting for mfa_process of profile 'viaproc' (up to 60 s)"),
+        "no waiting line: {}",
+        stderr(&out)
+    );
+    assert!(!stderr(&out).contains("654321"), "{}", stderr(&out));
+    assert_eq!(calls[0]["TokenCode"], "654321");
+}
+
+/// `assume` ended by a signal while its mfa_process hangs — TERM, INT, HUP, and KILL, which
+/// it cannot catch — takes the helper's whole process group with it.
+#[test]
+fn mfa_process_does_not_outlive_assume() {
+    let (cx, script) = mfa_process_cx(
+        "proc-signal",
+        "touch \"$(dirname \"$0\")/started\"; sleep 1000; echo 123456",
+        "",
+    );
+    let env = &cx.env;
+    let started = script.with_file_name("started");
+    for signal in ["TERM", "INT", "HUP", "KILL"] {
+        let _ = std::fs::remove_file(&started);
+        let marker = helper_marker(&format!("sig{signal}"));
+        // Through Python, which gives the signals their default action back: the test may
+        // run in the background, where a shell starts its children with SIGINT ignored.
+        let mut child = env
+            .command(common::venv_bin("python3"))
+            .arg("-c")
+            .arg(
+                "import os, signal, sys\n\
+                 for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):\n    \
+                 signal.signal(s, signal.SIG_DFL)\n\
+                 os.execv(sys.argv[1], sys.argv[1:])",
+            )
+            .arg(common::assume_bin())
+            .arg("viaproc")
+            .env(&marker.0, &marker.1)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        assert!(
+            common::wait_until(WAIT, || started.exists()),
+            "SIG{signal}: the mfa_process did not start"
+        );
+        Command::new("kill")
+            .args([&format!("-{signal}"), &child.id().to_string()])
+            .status()
+            .unwrap();
+        let status = child.wait().unwrap();
+        assert!(!status.success(), "SIG{signal}: {status}");
+        assert_no_process_left(&marker, &format!("SIG{signal} to assume"));
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
