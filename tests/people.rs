@@ -228,20 +228,48 @@ fn color_sequences(text: &str) -> Vec<String> {
 // A federation endpoint (signin.aws.amazon.com/federation), played on loopback
 // ---------------------------------------------------------------------------------------------
 
-/// A tiny HTTP server answering every request with one fixed status and body, recording each
-/// request target (`/federation?Action=…`). Its threads live until the test binary exits.
+/// One request the federation endpoint got.
+#[derive(Clone, Debug)]
+struct FedRequest {
+    method: String,
+    /// The request target: `/federation` or `/federation?…`.
+    target: String,
+    /// The request line and the header lines, as sent.
+    head: String,
+    body: String,
+}
+
+/// What the federation endpoint answers: a fixed body, or the request itself (as an error
+/// page that quotes what it was sent would).
+#[derive(Clone, Copy)]
+enum Answer {
+    Fixed(&'static str),
+    Echo,
+}
+
+/// A tiny HTTP server answering every request with one fixed status and body (or an echo of
+/// the request), recording each request. Its threads live until the test binary exits.
 struct Federation {
     /// `http://127.0.0.1:PORT/federation`, for `ASSUME_FEDERATION_ENDPOINT`.
     endpoint: String,
-    targets: Arc<Mutex<Vec<String>>>,
+    requests: Arc<Mutex<Vec<FedRequest>>>,
 }
 
 impl Federation {
     fn start(status: u16, body: &'static str) -> Federation {
+        Federation::answering(status, Answer::Fixed(body))
+    }
+
+    /// Answers `status` with a body that repeats the whole request, headers and body.
+    fn echo(status: u16) -> Federation {
+        Federation::answering(status, Answer::Echo)
+    }
+
+    fn answering(status: u16, answer: Answer) -> Federation {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
-        let targets = Arc::new(Mutex::new(Vec::new()));
-        let recorded = Arc::clone(&targets);
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let recorded = Arc::clone(&requests);
         std::thread::spawn(move || {
             for conn in listener.incoming() {
                 let Ok(conn) = conn else { continue };
@@ -249,10 +277,12 @@ impl Federation {
                 std::thread::spawn(move || {
                     let _ = conn.set_read_timeout(Some(Duration::from_secs(10)));
                     let mut reader = BufReader::new(conn.try_clone().unwrap());
-                    let mut request_line = String::new();
-                    if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
+                    let mut head = String::new();
+                    if reader.read_line(&mut head).unwrap_or(0) == 0 {
                         return;
                     }
+                    let request_line = head.clone();
+                    let mut content_length = 0usize;
                     loop {
                         let mut line = String::new();
                         match reader.read_line(&mut line) {
@@ -260,19 +290,31 @@ impl Federation {
                             Ok(_) if line.trim().is_empty() => break,
                             Ok(_) => {}
                         }
+                        if let Some((name, value)) = line.split_once(':')
+                            && name.trim().eq_ignore_ascii_case("content-length")
+                        {
+                            content_length = value.trim().parse().unwrap_or(0);
+                        }
+                        head.push_str(&line);
                     }
-                    let target = request_line
-                        .split_whitespace()
-                        .nth(1)
-                        .unwrap_or_default()
-                        .to_string();
+                    let mut body = vec![0; content_length.min(1 << 20)];
+                    let _ = std::io::Read::read_exact(&mut reader, &mut body);
+                    let body = String::from_utf8_lossy(&body).into_owned();
+                    let mut words = request_line.split_whitespace();
+                    let request = FedRequest {
+                        method: words.next().unwrap_or_default().to_string(),
+                        target: words.next().unwrap_or_default().to_string(),
+                        head,
+                        body,
+                    };
+                    let body = match answer {
+                        Answer::Fixed(body) => body.to_string(),
+                        Answer::Echo => format!("You sent:\n{}\n{}", request.head, request.body),
+                    };
                     recorded
                         .lock()
                         .unwrap_or_else(std::sync::PoisonError::into_inner)
-                        .push(format!(
-                            "{} {target}",
-                            request_line.split_whitespace().next().unwrap_or_default()
-                        ));
+                        .push(request);
                     let reason = if status == 200 { "OK" } else { "Error" };
                     let response = format!(
                         "HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\n\
@@ -287,7 +329,7 @@ impl Federation {
         });
         Federation {
             endpoint: format!("http://127.0.0.1:{port}/federation"),
-            targets,
+            requests,
         }
     }
 
@@ -296,9 +338,9 @@ impl Federation {
         Federation::start(200, r#"{"SigninToken":"tok-123"}"#)
     }
 
-    /// "METHOD target" of every request so far.
-    fn requests(&self) -> Vec<String> {
-        self.targets
+    /// Every request so far.
+    fn requests(&self) -> Vec<FedRequest> {
+        self.requests
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone()
@@ -312,7 +354,8 @@ fn query(url: &str) -> HashMap<String, String> {
         .unwrap_or_default()
 }
 
-/// Checks the one getSigninToken request the server got; returns its Session JSON.
+/// Checks the one getSigninToken request the server got: a form POST to the endpoint's
+/// path, with nothing in the URL; returns its Session JSON.
 fn the_session(fed: &Federation) -> Value {
     let requests = fed.requests();
     assert_eq!(
@@ -320,21 +363,35 @@ fn the_session(fed: &Federation) -> Value {
         1,
         "the federation endpoint should get exactly one request: {requests:?}"
     );
-    let (method, target) = requests[0].split_once(' ').unwrap();
-    assert_eq!(method, "GET", "{requests:?}");
-    assert!(
-        target.starts_with("/federation?"),
-        "the request does not go to the endpoint's path: {target}"
+    let request = &requests[0];
+    assert_eq!(request.method, "POST", "{request:?}");
+    assert_eq!(
+        request.target, "/federation",
+        "the request does not go to the endpoint's path, or has a query: {request:?}"
     );
-    let params = query(target);
+    let content_type = request
+        .head
+        .lines()
+        .find_map(|line| {
+            let (name, value) = line.split_once(':')?;
+            name.trim()
+                .eq_ignore_ascii_case("content-type")
+                .then(|| value.trim().to_string())
+        })
+        .unwrap_or_default();
+    assert_eq!(
+        content_type, "application/x-www-form-urlencoded",
+        "{request:?}"
+    );
+    let params = common::form_decode(&request.body);
     assert_eq!(
         params.get("Action").map(String::as_str),
         Some("getSigninToken"),
-        "{target}"
+        "{request:?}"
     );
     let session = params
         .get("Session")
-        .unwrap_or_else(|| panic!("no Session parameter: {target}"));
+        .unwrap_or_else(|| panic!("no Session parameter: {request:?}"));
     serde_json::from_str(session)
         .unwrap_or_else(|e| panic!("the Session parameter is not JSON ({e}): {session}"))
 }
@@ -1080,6 +1137,116 @@ fn console_print_builds_the_login_url() {
             .map(String::as_str),
         Some("https://console.aws.amazon.com/s3/home?region=eu-west-1&x=1")
     );
+}
+
+/// The role's keys, as `credential-process` prints them (and caches them for `console`).
+fn cached_role_keys(env: &TestEnv, profile: &str) -> Value {
+    let out = env
+        .cmd()
+        .args(["credential-process", profile, "--token-code", "123456"])
+        .output()
+        .unwrap();
+    assert_success(&format!("assume credential-process {profile}"), &out);
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// The secret key and the session token go in the body of getSigninToken, never in its request
+/// line (which servers, proxies and error pages log and quote) nor in a header.
+#[test]
+fn console_keeps_the_secret_out_of_the_request_url() {
+    let cx = cx("console-post");
+    let env = &cx.env;
+    let creds = cached_role_keys(env, "admin");
+    let secret = creds["SecretAccessKey"].as_str().unwrap();
+    let token = creds["SessionToken"].as_str().unwrap();
+    let fed = Federation::ok();
+    let out = env
+        .cmd()
+        .args(["console", "admin", "--print"])
+        .env("ASSUME_FEDERATION_ENDPOINT", &fed.endpoint)
+        .output()
+        .unwrap();
+    assert_success("assume console admin --print", &out);
+    let requests = fed.requests();
+    assert!(!requests.is_empty(), "the endpoint was never asked");
+    for request in &requests {
+        let encoded: String = form_urlencoded_like(secret);
+        for (what, value) in [
+            ("secret key", secret),
+            ("secret key (encoded)", encoded.as_str()),
+            ("session token", token),
+        ] {
+            assert!(
+                !request.head.contains(value),
+                "the {what} is in the request line or headers: {}",
+                request.head.lines().next().unwrap_or_default()
+            );
+        }
+        assert!(
+            !request.target.contains("Session"),
+            "the Session is in the URL: {}",
+            request.target
+        );
+    }
+    let session = the_session(&fed);
+    assert_eq!(session["sessionKey"], creds["SecretAccessKey"]);
+    assert_eq!(session["sessionToken"], creds["SessionToken"]);
+}
+
+/// `a/b+c` → `a%2Fb%2Bc`: how a form or query would carry a secret key.
+fn form_urlencoded_like(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'*' => {
+                (b as char).to_string()
+            }
+            b' ' => "+".to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// An error page that quotes the request it got (as some proxies' and servers' pages do)
+/// must not bring the secret to stderr: the error gives the status, not the body.
+#[test]
+fn console_error_page_that_echoes_the_request_stays_off_stderr() {
+    let cx = cx("console-echo");
+    let env = &cx.env;
+    let creds = cached_role_keys(env, "admin");
+    for status in [400, 403, 500] {
+        let fed = Federation::echo(status);
+        let out = env
+            .cmd()
+            .args(["console", "admin", "--print"])
+            .env("ASSUME_FEDERATION_ENDPOINT", &fed.endpoint)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(5),
+            "federation answering {status}: stdout: {}\nstderr: {}",
+            stdout(&out),
+            stderr(&out)
+        );
+        assert!(stdout(&out).is_empty(), "stdout: {}", stdout(&out));
+        let err = stderr(&out);
+        assert_eq!(err.trim_end().lines().count(), 1, "not one line: {err:?}");
+        assert!(err.contains(&status.to_string()), "no status: {err}");
+        for key in ["AccessKeyId", "SecretAccessKey", "SessionToken"] {
+            let value = creds[key].as_str().unwrap();
+            assert!(
+                !err.contains(value) && !err.contains(&form_urlencoded_like(value)),
+                "{key} is on stderr: {err}"
+            );
+        }
+        for echoed in ["You sent", "getSigninToken", "Session", "Host:"] {
+            assert!(
+                !err.contains(echoed),
+                "the error prints the answer's body ({echoed:?}): {err}"
+            );
+        }
+    }
 }
 
 /// Without `--print`: the browser gets the URL, stdout stays empty.

@@ -1,6 +1,10 @@
 //! `assume console [PROFILE]`: the console's "Switch Role" in the browser. The role's
 //! credentials are exchanged at the AWS federation endpoint for a sign-in token, which makes
 //! a login URL for the partition's console.
+//!
+//! The secret key goes in a POST body, never in a URL (GovCloud's endpoint is asked with GET:
+//! it is not known to take the POST); an error shows the status, never the answer, which may
+//! quote the request.
 
 use std::time::Duration;
 
@@ -50,7 +54,8 @@ pub fn run(args: &ConsoleArgs, verbose: bool, env: &Env) -> Result<()> {
             plan.profile
         )));
     };
-    let (signin, console) = partition_urls(partition(&plan));
+    let partition = partition(&plan);
+    let (signin, console) = partition_urls(partition);
     let endpoint = env
         .get("ASSUME_FEDERATION_ENDPOINT")
         .unwrap_or_else(|| signin.to_string());
@@ -66,7 +71,12 @@ pub fn run(args: &ConsoleArgs, verbose: bool, env: &Env) -> Result<()> {
         })
         .to_string(),
     );
-    let token = signin_token(&endpoint, &session)?;
+    let method = if partition == "aws-us-gov" {
+        Method::Get
+    } else {
+        Method::Post
+    };
+    let token = signin_token(&endpoint, &session, method)?;
     let url = Zeroizing::new(format!(
         "{endpoint}?Action=login&Issuer=assume&Destination={}&SigninToken={}",
         encode(&destination),
@@ -89,8 +99,17 @@ pub fn run(args: &ConsoleArgs, verbose: bool, env: &Env) -> Result<()> {
     Ok(())
 }
 
-/// `GET endpoint?Action=getSigninToken&Session=…` → the `SigninToken` of the answer.
-fn signin_token(endpoint: &str, session: &str) -> Result<Zeroizing<String>> {
+/// How getSigninToken is asked.
+#[derive(Clone, Copy)]
+enum Method {
+    /// A form body: the secret stays out of the URL.
+    Post,
+    /// `?Action=getSigninToken&Session=…`, for an endpoint that takes only that.
+    Get,
+}
+
+/// getSigninToken with the Session JSON → the `SigninToken` of the answer.
+fn signin_token(endpoint: &str, session: &str, method: Method) -> Result<Zeroizing<String>> {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_global(Some(Duration::from_secs(15)))
@@ -102,26 +121,49 @@ fn signin_token(endpoint: &str, session: &str) -> Result<Zeroizing<String>> {
             "the federation endpoint {endpoint} {why}; check the network, or ASSUME_FEDERATION_ENDPOINT"
         ))
     };
-    let mut response = agent
-        .get(endpoint)
-        .query("Action", "getSigninToken")
-        .query("Session", session)
-        .call()
-        .map_err(|e| failed(format!("cannot be reached ({e})")))?;
+    let sent = match method {
+        Method::Post => {
+            let body = Zeroizing::new(
+                form_urlencoded::Serializer::new(String::new())
+                    .append_pair("Action", "getSigninToken")
+                    .append_pair("Session", session)
+                    .finish(),
+            );
+            agent
+                .post(endpoint)
+                .content_type("application/x-www-form-urlencoded")
+                .send(body.as_bytes())
+        }
+        Method::Get => agent
+            .get(endpoint)
+            .query("Action", "getSigninToken")
+            .query("Session", session)
+            .call(),
+    };
+    let mut response = sent.map_err(|e| failed(format!("cannot be reached ({})", describe(&e))))?;
     let status = response.status();
+    // The body of an error may quote the request, Session and all: it is never shown.
+    if !status.is_success() {
+        return Err(failed(format!("answered {status}")));
+    }
     let body = Zeroizing::new(
         response
             .body_mut()
             .read_to_string()
-            .map_err(|e| failed(format!("sent an unreadable answer ({e})")))?,
+            .map_err(|e| failed(format!("sent an unreadable answer ({})", describe(&e))))?,
     );
-    if !status.is_success() {
-        let excerpt: String = body.chars().take(200).collect();
-        return Err(failed(format!("answered {status}: {}", excerpt.trim())));
-    }
     serde_json::from_str::<serde_json::Value>(&body)
         .ok()
         .and_then(|value| value["SigninToken"].as_str().map(str::to_string))
         .map(Zeroizing::new)
         .ok_or_else(|| failed("answered without a SigninToken".into()))
+}
+
+/// A ureq error in words, without the request's URI (which, for a GET, holds the Session).
+fn describe(e: &ureq::Error) -> String {
+    match e {
+        ureq::Error::BadUri(_) => "its URL is not valid".into(),
+        ureq::Error::RequireHttpsOnly(_) => "it is not https".into(),
+        other => other.to_string(),
+    }
 }
