@@ -1249,32 +1249,60 @@ fn console_error_page_that_echoes_the_request_stays_off_stderr() {
     }
 }
 
-/// Without `--print`: the browser gets the URL, stdout stays empty.
-#[test]
-fn console_opens_the_browser() {
-    let cx = cx("console-open");
-    let env = &cx.env;
-    let fed = Federation::ok();
+/// Fake browser openers (`xdg-open` and the others `open` tries), first on PATH: each records
+/// its arguments in `opened`, then fetches the URL it got, as a browser would, with the venv's
+/// Python — a wrong path first, then the URL twice — and writes what it saw to `fetched`.
+/// Returns the PATH to use.
+fn fake_openers(env: &TestEnv, opened: &Path, fetched: &Path) -> String {
     let bin = env.root().join("bin");
     std::fs::create_dir_all(&bin).unwrap();
-    let opened = env.root().join("opened");
+    let fetch = env.root().join("fetch.py");
+    std::fs::write(
+        &fetch,
+        r#"import http.client, os, sys, urllib.parse
+url = urllib.parse.urlsplit(sys.argv[2])
+def get(path):
+    try:
+        conn = http.client.HTTPConnection(url.hostname, url.port, timeout=10)
+        conn.request("GET", path)
+        answer = conn.getresponse()
+        return "%d %s" % (answer.status, answer.getheader("Location") or "-")
+    except OSError as e:
+        return "refused %s" % e
+lines = ["wrong " + get("/" + "0" * 64), "first " + get(url.path), "second " + get(url.path)]
+with open(sys.argv[1] + ".tmp", "w") as f:
+    f.write("\n".join(lines) + "\n")
+os.replace(sys.argv[1] + ".tmp", sys.argv[1])
+"#,
+    )
+    .unwrap();
+    let q = |p: &Path| sh_quote(&p.display().to_string());
     let opener = format!(
-        "#!/bin/sh\nprintf '%s\\n' \"$@\" >> {}\n",
-        sh_quote(&opened.display().to_string())
+        "#!/bin/sh\nprintf '%s\\n' \"$*\" >> {opened}\n\
+         for last; do :; done\n\
+         exec {python} {fetch} {fetched} \"$last\"\n",
+        opened = q(opened),
+        python = q(&common::venv_bin("python3")),
+        fetch = q(&fetch),
+        fetched = q(fetched),
     );
     for name in [
         "xdg-open",
+        "gio",
+        "gnome-open",
+        "kde-open",
+        "kde-open5",
+        "kde-open6",
         "open",
         "sensible-browser",
         "x-www-browser",
         "www-browser",
-        "gio",
     ] {
         let path = bin.join(name);
         std::fs::write(&path, &opener).unwrap();
         make_executable(&path);
     }
-    let path = format!(
+    format!(
         "{}:{}",
         bin.display(),
         env.env_for_shell()
@@ -1282,33 +1310,85 @@ fn console_opens_the_browser() {
             .find(|(k, _)| k == "PATH")
             .map(|(_, v)| v.clone())
             .unwrap_or_default()
-    );
+    )
+}
+
+/// Without `--print`: the opener's argv (which every local user can read) holds only a
+/// one-shot local URL, never the SigninToken; fetching it is answered with a redirect to the
+/// login URL, once; a wrong path is a 404 that does not spend it. stdout stays empty.
+#[test]
+fn console_opens_the_browser_through_a_one_shot_local_url() {
+    let cx = cx("console-open");
+    let env = &cx.env;
+    let fed = Federation::ok();
+    let opened = env.root().join("opened");
+    let fetched = env.root().join("fetched");
+    let path = fake_openers(env, &opened, &fetched);
     let out = env
         .cmd()
         .args(["console", "zeta"])
         .env("ASSUME_FEDERATION_ENDPOINT", &fed.endpoint)
         .env("PATH", path)
-        .env("BROWSER", bin.join("xdg-open"))
-        .env("DISPLAY", ":0")
+        .timeout(Duration::from_secs(60))
         .output()
         .unwrap();
     assert_success("assume console zeta", &out);
     assert!(stdout(&out).is_empty(), "stdout: {}", stdout(&out));
-    let url = common::poll_until(Duration::from_secs(10), || {
-        let text = std::fs::read_to_string(&opened).ok()?;
-        text.lines()
-            .find(|l| l.contains("SigninToken=tok-123"))
-            .map(str::to_string)
-    })
-    .unwrap_or_else(|| {
-        panic!(
-            "no browser got the login URL; stderr: {}; opened: {:?}",
-            stderr(&out),
-            std::fs::read_to_string(&opened)
-        )
-    });
-    assert!(url.starts_with(&fed.endpoint), "{url}");
-    assert_eq!(query(&url).get("Action").map(String::as_str), Some("login"));
+    assert!(
+        stderr(&out).contains("opened the AWS console as 'zeta'"),
+        "{}",
+        stderr(&out)
+    );
+    let argv = std::fs::read_to_string(&opened).unwrap_or_default();
+    assert_eq!(argv.lines().count(), 1, "not one opener run: {argv:?}");
+    assert!(
+        !argv.contains("SigninToken") && !argv.contains("tok-123"),
+        "the sign-in token is in the opener's argv: {argv}"
+    );
+    let local = argv.trim();
+    let rest = local
+        .strip_prefix("http://127.0.0.1:")
+        .unwrap_or_else(|| panic!("not a loopback URL: {local}"));
+    let (port, secret_path) = rest.split_once('/').unwrap();
+    assert!(port.parse::<u16>().is_ok(), "{local}");
+    assert!(
+        secret_path.len() == 64 && secret_path.bytes().all(|b| b.is_ascii_hexdigit()),
+        "the path is not 32 random bytes in hex: {local}"
+    );
+
+    let seen = common::poll_until(WAIT, || std::fs::read_to_string(&fetched).ok())
+        .unwrap_or_else(|| panic!("the opener did not fetch the URL; stderr: {}", stderr(&out)));
+    let answer = |name: &str| -> String {
+        seen.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("no {name} answer: {seen}"))
+            .to_string()
+    };
+    assert!(
+        answer("wrong").starts_with("404"),
+        "a wrong path: {}",
+        answer("wrong")
+    );
+    let first = answer("first");
+    let location = first
+        .strip_prefix("303 ")
+        .unwrap_or_else(|| panic!("the one-shot URL is not a 303 redirect: {first}"));
+    assert!(
+        location.starts_with(&format!("{}?", fed.endpoint)),
+        "{location}"
+    );
+    let params = query(location);
+    assert_eq!(params.get("Action").map(String::as_str), Some("login"));
+    assert_eq!(
+        params.get("SigninToken").map(String::as_str),
+        Some("tok-123"),
+        "{location}"
+    );
+    let second = answer("second");
+    assert!(
+        second.starts_with("404") || second.starts_with("refused"),
+        "the one-shot URL answered twice: {second}"
+    );
 }
 
 fn console_with_failing_endpoint(status: u16) {
