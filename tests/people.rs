@@ -18,6 +18,7 @@ mod common;
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -227,20 +228,48 @@ fn color_sequences(text: &str) -> Vec<String> {
 // A federation endpoint (signin.aws.amazon.com/federation), played on loopback
 // ---------------------------------------------------------------------------------------------
 
-/// A tiny HTTP server answering every request with one fixed status and body, recording each
-/// request target (`/federation?Action=…`). Its threads live until the test binary exits.
+/// One request the federation endpoint got.
+#[derive(Clone, Debug)]
+struct FedRequest {
+    method: String,
+    /// The request target: `/federation` or `/federation?…`.
+    target: String,
+    /// The request line and the header lines, as sent.
+    head: String,
+    body: String,
+}
+
+/// What the federation endpoint answers: a fixed body, or the request itself (as an error
+/// page that quotes what it was sent would).
+#[derive(Clone, Copy)]
+enum Answer {
+    Fixed(&'static str),
+    Echo,
+}
+
+/// A tiny HTTP server answering every request with one fixed status and body (or an echo of
+/// the request), recording each request. Its threads live until the test binary exits.
 struct Federation {
     /// `http://127.0.0.1:PORT/federation`, for `ASSUME_FEDERATION_ENDPOINT`.
     endpoint: String,
-    targets: Arc<Mutex<Vec<String>>>,
+    requests: Arc<Mutex<Vec<FedRequest>>>,
 }
 
 impl Federation {
     fn start(status: u16, body: &'static str) -> Federation {
+        Federation::answering(status, Answer::Fixed(body))
+    }
+
+    /// Answers `status` with a body that repeats the whole request, headers and body.
+    fn echo(status: u16) -> Federation {
+        Federation::answering(status, Answer::Echo)
+    }
+
+    fn answering(status: u16, answer: Answer) -> Federation {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
-        let targets = Arc::new(Mutex::new(Vec::new()));
-        let recorded = Arc::clone(&targets);
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let recorded = Arc::clone(&requests);
         std::thread::spawn(move || {
             for conn in listener.incoming() {
                 let Ok(conn) = conn else { continue };
@@ -248,10 +277,12 @@ impl Federation {
                 std::thread::spawn(move || {
                     let _ = conn.set_read_timeout(Some(Duration::from_secs(10)));
                     let mut reader = BufReader::new(conn.try_clone().unwrap());
-                    let mut request_line = String::new();
-                    if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
+                    let mut head = String::new();
+                    if reader.read_line(&mut head).unwrap_or(0) == 0 {
                         return;
                     }
+                    let request_line = head.clone();
+                    let mut content_length = 0usize;
                     loop {
                         let mut line = String::new();
                         match reader.read_line(&mut line) {
@@ -259,19 +290,31 @@ impl Federation {
                             Ok(_) if line.trim().is_empty() => break,
                             Ok(_) => {}
                         }
+                        if let Some((name, value)) = line.split_once(':')
+                            && name.trim().eq_ignore_ascii_case("content-length")
+                        {
+                            content_length = value.trim().parse().unwrap_or(0);
+                        }
+                        head.push_str(&line);
                     }
-                    let target = request_line
-                        .split_whitespace()
-                        .nth(1)
-                        .unwrap_or_default()
-                        .to_string();
+                    let mut body = vec![0; content_length.min(1 << 20)];
+                    let _ = std::io::Read::read_exact(&mut reader, &mut body);
+                    let body = String::from_utf8_lossy(&body).into_owned();
+                    let mut words = request_line.split_whitespace();
+                    let request = FedRequest {
+                        method: words.next().unwrap_or_default().to_string(),
+                        target: words.next().unwrap_or_default().to_string(),
+                        head,
+                        body,
+                    };
+                    let body = match answer {
+                        Answer::Fixed(body) => body.to_string(),
+                        Answer::Echo => format!("You sent:\n{}\n{}", request.head, request.body),
+                    };
                     recorded
                         .lock()
                         .unwrap_or_else(std::sync::PoisonError::into_inner)
-                        .push(format!(
-                            "{} {target}",
-                            request_line.split_whitespace().next().unwrap_or_default()
-                        ));
+                        .push(request);
                     let reason = if status == 200 { "OK" } else { "Error" };
                     let response = format!(
                         "HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\n\
@@ -286,7 +329,7 @@ impl Federation {
         });
         Federation {
             endpoint: format!("http://127.0.0.1:{port}/federation"),
-            targets,
+            requests,
         }
     }
 
@@ -295,9 +338,9 @@ impl Federation {
         Federation::start(200, r#"{"SigninToken":"tok-123"}"#)
     }
 
-    /// "METHOD target" of every request so far.
-    fn requests(&self) -> Vec<String> {
-        self.targets
+    /// Every request so far.
+    fn requests(&self) -> Vec<FedRequest> {
+        self.requests
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone()
@@ -311,7 +354,8 @@ fn query(url: &str) -> HashMap<String, String> {
         .unwrap_or_default()
 }
 
-/// Checks the one getSigninToken request the server got; returns its Session JSON.
+/// Checks the one getSigninToken request the server got: a form POST to the endpoint's
+/// path, with nothing in the URL; returns its Session JSON.
 fn the_session(fed: &Federation) -> Value {
     let requests = fed.requests();
     assert_eq!(
@@ -319,21 +363,35 @@ fn the_session(fed: &Federation) -> Value {
         1,
         "the federation endpoint should get exactly one request: {requests:?}"
     );
-    let (method, target) = requests[0].split_once(' ').unwrap();
-    assert_eq!(method, "GET", "{requests:?}");
-    assert!(
-        target.starts_with("/federation?"),
-        "the request does not go to the endpoint's path: {target}"
+    let request = &requests[0];
+    assert_eq!(request.method, "POST", "{request:?}");
+    assert_eq!(
+        request.target, "/federation",
+        "the request does not go to the endpoint's path, or has a query: {request:?}"
     );
-    let params = query(target);
+    let content_type = request
+        .head
+        .lines()
+        .find_map(|line| {
+            let (name, value) = line.split_once(':')?;
+            name.trim()
+                .eq_ignore_ascii_case("content-type")
+                .then(|| value.trim().to_string())
+        })
+        .unwrap_or_default();
+    assert_eq!(
+        content_type, "application/x-www-form-urlencoded",
+        "{request:?}"
+    );
+    let params = common::form_decode(&request.body);
     assert_eq!(
         params.get("Action").map(String::as_str),
         Some("getSigninToken"),
-        "{target}"
+        "{request:?}"
     );
     let session = params
         .get("Session")
-        .unwrap_or_else(|| panic!("no Session parameter: {target}"));
+        .unwrap_or_else(|| panic!("no Session parameter: {request:?}"));
     serde_json::from_str(session)
         .unwrap_or_else(|e| panic!("the Session parameter is not JSON ({e}): {session}"))
 }
@@ -1081,32 +1139,170 @@ fn console_print_builds_the_login_url() {
     );
 }
 
-/// Without `--print`: the browser gets the URL, stdout stays empty.
+/// The role's keys, as `credential-process` prints them (and caches them for `console`).
+fn cached_role_keys(env: &TestEnv, profile: &str) -> Value {
+    let out = env
+        .cmd()
+        .args(["credential-process", profile, "--token-code", "123456"])
+        .output()
+        .unwrap();
+    assert_success(&format!("assume credential-process {profile}"), &out);
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// The secret key and the session token go in the body of getSigninToken, never in its request
+/// line (which servers, proxies and error pages log and quote) nor in a header.
 #[test]
-fn console_opens_the_browser() {
-    let cx = cx("console-open");
+fn console_keeps_the_secret_out_of_the_request_url() {
+    let cx = cx("console-post");
     let env = &cx.env;
+    let creds = cached_role_keys(env, "admin");
+    let secret = creds["SecretAccessKey"].as_str().unwrap();
+    let token = creds["SessionToken"].as_str().unwrap();
     let fed = Federation::ok();
+    let out = env
+        .cmd()
+        .args(["console", "admin", "--print"])
+        .env("ASSUME_FEDERATION_ENDPOINT", &fed.endpoint)
+        .output()
+        .unwrap();
+    assert_success("assume console admin --print", &out);
+    let requests = fed.requests();
+    assert!(!requests.is_empty(), "the endpoint was never asked");
+    for request in &requests {
+        let encoded: String = form_urlencoded_like(secret);
+        for (what, value) in [
+            ("secret key", secret),
+            ("secret key (encoded)", encoded.as_str()),
+            ("session token", token),
+        ] {
+            assert!(
+                !request.head.contains(value),
+                "the {what} is in the request line or headers: {}",
+                request.head.lines().next().unwrap_or_default()
+            );
+        }
+        assert!(
+            !request.target.contains("Session"),
+            "the Session is in the URL: {}",
+            request.target
+        );
+    }
+    let session = the_session(&fed);
+    assert_eq!(session["sessionKey"], creds["SecretAccessKey"]);
+    assert_eq!(session["sessionToken"], creds["SessionToken"]);
+}
+
+/// `a/b+c` → `a%2Fb%2Bc`: how a form or query would carry a secret key.
+fn form_urlencoded_like(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'*' => {
+                (b as char).to_string()
+            }
+            b' ' => "+".to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// An error page that quotes the request it got (as some proxies' and servers' pages do)
+/// must not bring the secret to stderr: the error gives the status, not the body.
+#[test]
+fn console_error_page_that_echoes_the_request_stays_off_stderr() {
+    let cx = cx("console-echo");
+    let env = &cx.env;
+    let creds = cached_role_keys(env, "admin");
+    for status in [400, 403, 500] {
+        let fed = Federation::echo(status);
+        let out = env
+            .cmd()
+            .args(["console", "admin", "--print"])
+            .env("ASSUME_FEDERATION_ENDPOINT", &fed.endpoint)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(5),
+            "federation answering {status}: stdout: {}\nstderr: {}",
+            stdout(&out),
+            stderr(&out)
+        );
+        assert!(stdout(&out).is_empty(), "stdout: {}", stdout(&out));
+        let err = stderr(&out);
+        assert_eq!(err.trim_end().lines().count(), 1, "not one line: {err:?}");
+        assert!(err.contains(&status.to_string()), "no status: {err}");
+        for key in ["AccessKeyId", "SecretAccessKey", "SessionToken"] {
+            let value = creds[key].as_str().unwrap();
+            assert!(
+                !err.contains(value) && !err.contains(&form_urlencoded_like(value)),
+                "{key} is on stderr: {err}"
+            );
+        }
+        for echoed in ["You sent", "getSigninToken", "Session", "Host:"] {
+            assert!(
+                !err.contains(echoed),
+                "the error prints the answer's body ({echoed:?}): {err}"
+            );
+        }
+    }
+}
+
+/// Fake browser openers (`xdg-open` and the others `open` tries), first on PATH: each records
+/// its arguments in `opened`, then fetches the URL it got, as a browser would, with the venv's
+/// Python — a wrong path first, then the URL twice — and writes what it saw to `fetched`.
+/// Returns the PATH to use.
+fn fake_openers(env: &TestEnv, opened: &Path, fetched: &Path) -> String {
     let bin = env.root().join("bin");
     std::fs::create_dir_all(&bin).unwrap();
-    let opened = env.root().join("opened");
+    let fetch = env.root().join("fetch.py");
+    std::fs::write(
+        &fetch,
+        r#"import http.client, os, sys, urllib.parse
+url = urllib.parse.urlsplit(sys.argv[2])
+def get(path):
+    try:
+        conn = http.client.HTTPConnection(url.hostname, url.port, timeout=10)
+        conn.request("GET", path)
+        answer = conn.getresponse()
+        return "%d %s" % (answer.status, answer.getheader("Location") or "-")
+    except OSError as e:
+        return "refused %s" % e
+lines = ["wrong " + get("/" + "0" * 64), "first " + get(url.path), "second " + get(url.path)]
+with open(sys.argv[1] + ".tmp", "w") as f:
+    f.write("\n".join(lines) + "\n")
+os.replace(sys.argv[1] + ".tmp", sys.argv[1])
+"#,
+    )
+    .unwrap();
+    let q = |p: &Path| sh_quote(&p.display().to_string());
     let opener = format!(
-        "#!/bin/sh\nprintf '%s\\n' \"$@\" >> {}\n",
-        sh_quote(&opened.display().to_string())
+        "#!/bin/sh\nprintf '%s\\n' \"$*\" >> {opened}\n\
+         for last; do :; done\n\
+         exec {python} {fetch} {fetched} \"$last\"\n",
+        opened = q(opened),
+        python = q(&common::venv_bin("python3")),
+        fetch = q(&fetch),
+        fetched = q(fetched),
     );
     for name in [
         "xdg-open",
+        "gio",
+        "gnome-open",
+        "kde-open",
+        "kde-open5",
+        "kde-open6",
         "open",
         "sensible-browser",
         "x-www-browser",
         "www-browser",
-        "gio",
     ] {
         let path = bin.join(name);
         std::fs::write(&path, &opener).unwrap();
         make_executable(&path);
     }
-    let path = format!(
+    format!(
         "{}:{}",
         bin.display(),
         env.env_for_shell()
@@ -1114,33 +1310,85 @@ fn console_opens_the_browser() {
             .find(|(k, _)| k == "PATH")
             .map(|(_, v)| v.clone())
             .unwrap_or_default()
-    );
+    )
+}
+
+/// Without `--print`: the opener's argv (which every local user can read) holds only a
+/// one-shot local URL, never the SigninToken; fetching it is answered with a redirect to the
+/// login URL, once; a wrong path is a 404 that does not spend it. stdout stays empty.
+#[test]
+fn console_opens_the_browser_through_a_one_shot_local_url() {
+    let cx = cx("console-open");
+    let env = &cx.env;
+    let fed = Federation::ok();
+    let opened = env.root().join("opened");
+    let fetched = env.root().join("fetched");
+    let path = fake_openers(env, &opened, &fetched);
     let out = env
         .cmd()
         .args(["console", "zeta"])
         .env("ASSUME_FEDERATION_ENDPOINT", &fed.endpoint)
         .env("PATH", path)
-        .env("BROWSER", bin.join("xdg-open"))
-        .env("DISPLAY", ":0")
+        .timeout(Duration::from_secs(60))
         .output()
         .unwrap();
     assert_success("assume console zeta", &out);
     assert!(stdout(&out).is_empty(), "stdout: {}", stdout(&out));
-    let url = common::poll_until(Duration::from_secs(10), || {
-        let text = std::fs::read_to_string(&opened).ok()?;
-        text.lines()
-            .find(|l| l.contains("SigninToken=tok-123"))
-            .map(str::to_string)
-    })
-    .unwrap_or_else(|| {
-        panic!(
-            "no browser got the login URL; stderr: {}; opened: {:?}",
-            stderr(&out),
-            std::fs::read_to_string(&opened)
-        )
-    });
-    assert!(url.starts_with(&fed.endpoint), "{url}");
-    assert_eq!(query(&url).get("Action").map(String::as_str), Some("login"));
+    assert!(
+        stderr(&out).contains("opened the AWS console as 'zeta'"),
+        "{}",
+        stderr(&out)
+    );
+    let argv = std::fs::read_to_string(&opened).unwrap_or_default();
+    assert_eq!(argv.lines().count(), 1, "not one opener run: {argv:?}");
+    assert!(
+        !argv.contains("SigninToken") && !argv.contains("tok-123"),
+        "the sign-in token is in the opener's argv: {argv}"
+    );
+    let local = argv.trim();
+    let rest = local
+        .strip_prefix("http://127.0.0.1:")
+        .unwrap_or_else(|| panic!("not a loopback URL: {local}"));
+    let (port, secret_path) = rest.split_once('/').unwrap();
+    assert!(port.parse::<u16>().is_ok(), "{local}");
+    assert!(
+        secret_path.len() == 64 && secret_path.bytes().all(|b| b.is_ascii_hexdigit()),
+        "the path is not 32 random bytes in hex: {local}"
+    );
+
+    let seen = common::poll_until(WAIT, || std::fs::read_to_string(&fetched).ok())
+        .unwrap_or_else(|| panic!("the opener did not fetch the URL; stderr: {}", stderr(&out)));
+    let answer = |name: &str| -> String {
+        seen.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("no {name} answer: {seen}"))
+            .to_string()
+    };
+    assert!(
+        answer("wrong").starts_with("404"),
+        "a wrong path: {}",
+        answer("wrong")
+    );
+    let first = answer("first");
+    let location = first
+        .strip_prefix("303 ")
+        .unwrap_or_else(|| panic!("the one-shot URL is not a 303 redirect: {first}"));
+    assert!(
+        location.starts_with(&format!("{}?", fed.endpoint)),
+        "{location}"
+    );
+    let params = query(location);
+    assert_eq!(params.get("Action").map(String::as_str), Some("login"));
+    assert_eq!(
+        params.get("SigninToken").map(String::as_str),
+        Some("tok-123"),
+        "{location}"
+    );
+    let second = answer("second");
+    assert!(
+        second.starts_with("404") || second.starts_with("refused"),
+        "the one-shot URL answered twice: {second}"
+    );
 }
 
 fn console_with_failing_endpoint(status: u16) {
@@ -1426,6 +1674,219 @@ fn mfa_process_that_prints_garbage_is_a_clear_error() {
         !calls.iter().any(|c| c.contains_key("TokenCode")),
         "{calls:?}"
     );
+}
+
+/// A `NAME=VALUE` to put in assume's environment: every process under it inherits it, so
+/// [`processes_with`] finds the whole tree of an mfa_process, grandchildren included.
+fn helper_marker(label: &str) -> (String, String) {
+    (
+        "ASSUME_TEST_HELPER".to_string(),
+        format!("{label}-{}", unique_suffix()),
+    )
+}
+
+/// Live processes (zombies have no environment) whose environment holds `name=value`.
+fn processes_with((name, value): &(String, String)) -> Vec<u32> {
+    let needle = format!("{name}={value}");
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|entry| {
+            let entry = entry.ok()?;
+            let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
+            let environ = std::fs::read(entry.path().join("environ")).ok()?;
+            environ
+                .split(|b| *b == 0)
+                .any(|pair| pair == needle.as_bytes())
+                .then_some(pid)
+        })
+        .collect()
+}
+
+/// Waits until no process carries `marker`; kills any left (so that a failing test leaves
+/// nothing behind), then fails naming them.
+fn assert_no_process_left(marker: &(String, String), what: &str) {
+    let gone = common::wait_until(WAIT, || processes_with(marker).is_empty());
+    let left = processes_with(marker);
+    let commands: Vec<String> = left
+        .iter()
+        .map(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/cmdline"))
+                .unwrap_or_default()
+                .replace('\0', " ")
+        })
+        .collect();
+    for pid in &left {
+        let _ = Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .status();
+    }
+    assert!(
+        gone,
+        "{what}: processes of the mfa_process are still running: {commands:?}"
+    );
+}
+
+/// Runs `cmd` (in a process group of its own) to its end, or kills that group after `bound`
+/// and fails: a run that does not end is a failure here, not a hung test.
+fn output_within(mut cmd: Command, bound: Duration, what: &str) -> Output {
+    let child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let waiter = std::thread::spawn(move || child.wait_with_output().unwrap());
+    if !common::wait_until(bound, || waiter.is_finished()) {
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{pid}")])
+            .status();
+        let out = waiter.join().unwrap();
+        panic!(
+            "{what} did not end within {bound:?}; stderr: {}",
+            stderr(&out)
+        );
+    }
+    waiter.join().unwrap()
+}
+
+/// An mfa_process that never stops printing (`yes 123456`) is cut off after a few KiB and
+/// killed: exit 4 with one clear line, in bounded memory (1 GiB of address space here; the
+/// unbounded read it replaces grew by about 1 GB/s). The code never reaches stderr.
+#[test]
+fn mfa_process_that_never_stops_printing_is_cut_off() {
+    let (cx, _) = mfa_process_cx("proc-yes", "exec yes 123456", "");
+    let env = &cx.env;
+    let marker = helper_marker("yes");
+    let mut cmd = env.command("sh");
+    cmd.arg("-c")
+        .arg("ulimit -v 1048576 && exec \"$0\" viaproc")
+        .arg(common::assume_bin())
+        .env(&marker.0, &marker.1);
+    let out = output_within(cmd, Duration::from_secs(30), "assume viaproc (yes)");
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "stdout: {}\nstderr: {}",
+        stdout(&out).chars().take(200).collect::<String>(),
+        stderr(&out)
+    );
+    assert!(stdout(&out).is_empty(), "stdout is not empty");
+    let err = stderr(&out);
+    assert_eq!(err.trim_end().lines().count(), 1, "not one line: {err:?}");
+    assert!(
+        err.contains("profile 'viaproc'") && err.contains("mfa_process"),
+        "{err}"
+    );
+    assert!(
+        err.contains("KiB"),
+        "the line does not say it printed too much: {err}"
+    );
+    assert!(!err.contains("123456"), "the code is on stderr: {err}");
+    assert_no_process_left(&marker, "yes");
+}
+
+/// A hung mfa_process (`sleep 1000`): after a second `assume` says it is waiting and for how
+/// long; at the timeout (`ASSUME_MFA_PROCESS_TIMEOUT`) it stops with exit 4 and a line naming
+/// the timeout, and the helper — a grandchild included — is gone.
+#[test]
+fn mfa_process_that_hangs_times_out_and_is_killed() {
+    let (cx, _) = mfa_process_cx("proc-hang", "sleep 1000; echo 123456", "");
+    let env = &cx.env;
+    let marker = helper_marker("hang");
+    let mut cmd = env.std_cmd();
+    cmd.arg("viaproc")
+        .env("ASSUME_MFA_PROCESS_TIMEOUT", "3")
+        .env(&marker.0, &marker.1);
+    let out = output_within(cmd, Duration::from_secs(30), "assume viaproc (sleep 1000)");
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "stdout: {}\nstderr: {}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(stdout(&out).is_empty(), "stdout: {}", stdout(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("assume: waiting for mfa_process of profile 'viaproc' (up to 3 s)"),
+        "no waiting line: {err}"
+    );
+    let last = err.trim_end().lines().last().unwrap_or_default();
+    assert!(
+        last.contains("profile 'viaproc'") && last.contains("3 s"),
+        "the error does not name the profile and the timeout: {err}"
+    );
+    assert!(last.contains("ASSUME_MFA_PROCESS_TIMEOUT"), "{err}");
+    assert_no_process_left(&marker, "after the timeout");
+}
+
+/// A slow mfa_process that does answer: the waiting line, then success.
+#[test]
+fn mfa_process_that_is_slow_is_waited_for() {
+    let (cx, _) = mfa_process_cx("proc-slow", "sleep 2; echo 654321", "");
+    let env = &cx.env;
+    let mut out = None;
+    let calls = recorded_sts_calls(env, || {
+        out = Some(run_without_terminal(env, &["viaproc"]));
+    });
+    let out = out.unwrap();
+    assert_success("assume viaproc (slow mfa_process)", &out);
+    assert!(
+        stderr(&out).contains("waiting for mfa_process of profile 'viaproc' (up to 60 s)"),
+        "no waiting line: {}",
+        stderr(&out)
+    );
+    assert!(!stderr(&out).contains("654321"), "{}", stderr(&out));
+    assert_eq!(calls[0]["TokenCode"], "654321");
+}
+
+/// `assume` ended by a signal while its mfa_process hangs — TERM, INT, HUP, and KILL, which
+/// it cannot catch — takes the helper's whole process group with it.
+#[test]
+fn mfa_process_does_not_outlive_assume() {
+    let (cx, script) = mfa_process_cx(
+        "proc-signal",
+        "touch \"$(dirname \"$0\")/started\"; sleep 1000; echo 123456",
+        "",
+    );
+    let env = &cx.env;
+    let started = script.with_file_name("started");
+    for signal in ["TERM", "INT", "HUP", "KILL"] {
+        let _ = std::fs::remove_file(&started);
+        let marker = helper_marker(&format!("sig{signal}"));
+        // Through Python, which gives the signals their default action back: the test may
+        // run in the background, where a shell starts its children with SIGINT ignored.
+        let mut child = env
+            .command(common::venv_bin("python3"))
+            .arg("-c")
+            .arg(
+                "import os, signal, sys\n\
+                 for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):\n    \
+                 signal.signal(s, signal.SIG_DFL)\n\
+                 os.execv(sys.argv[1], sys.argv[1:])",
+            )
+            .arg(common::assume_bin())
+            .arg("viaproc")
+            .env(&marker.0, &marker.1)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        assert!(
+            common::wait_until(WAIT, || started.exists()),
+            "SIG{signal}: the mfa_process did not start"
+        );
+        Command::new("kill")
+            .args([&format!("-{signal}"), &child.id().to_string()])
+            .status()
+            .unwrap();
+        let status = child.wait().unwrap();
+        assert!(!status.success(), "SIG{signal}: {status}");
+        assert_no_process_left(&marker, &format!("SIG{signal} to assume"));
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ use crate::mfa::Mfa;
 
 /// What obtaining the command line's credentials takes: the plan, the MFA source, the cache.
 pub fn source(args: &CredentialArgs, verbose: bool, env: &Env) -> Result<Source> {
-    let mfa = Mfa::new(args.token_code.clone())?;
+    let mfa = Mfa::new(args.token_code.clone(), env)?;
     let cache = Cache::new(Mode::from_env(env, args.no_cache)?, env, verbose);
     let plan = plan(&args.profile, &args.chain, env)?;
     for notice in &plan.notices {
