@@ -25,9 +25,17 @@ pub fn clean(text: &str) -> String {
     out
 }
 
-/// Prints `assume: LINE` on stderr, cleaned.
+/// Prints `assume: LINE` on stderr, cleaned. [`say!`](crate::say) is the short form.
 pub fn say(line: impl std::fmt::Display) {
     eprintln!("assume: {}", clean(&line.to_string()));
+}
+
+/// `say!("…", args…)`: one line `assume: …` on stderr, control characters escaped.
+#[macro_export]
+macro_rules! say {
+    ($($arg:tt)*) => {
+        $crate::message::say(format_args!($($arg)*))
+    };
 }
 
 /// Characters that reorder what a terminal shows (Trojan-source style).

@@ -89,8 +89,8 @@ fn run_process(command: &str, profile: &str, timeout: Duration) -> Result<Zeroiz
     };
     let helper = Helper::start(command).map_err(|e| failed(format!("could not start: {e}")))?;
     let answer = helper.answer(timeout, || {
-        eprintln!(
-            "assume: waiting for mfa_process of profile '{profile}' (up to {} s)…",
+        crate::say!(
+            "waiting for mfa_process of profile '{profile}' (up to {} s)…",
             timeout.as_secs()
         );
     });

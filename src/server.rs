@@ -119,7 +119,7 @@ impl Server {
                             Ok(listener) => accept_loop(listener, shared).await,
                             // The child's task still runs, and ends `serve` when it exits.
                             Err(e) => {
-                                eprintln!("assume: the credential endpoint cannot listen: {e}")
+                                crate::say!("the credential endpoint cannot listen: {e}")
                             }
                         }
                         std::future::pending::<()>().await;
@@ -170,7 +170,7 @@ impl Server {
                             body: credentials_body(&credentials),
                         },
                         Err(e) => {
-                            eprintln!("assume: the credential endpoint could not refresh: {e}");
+                            crate::say!("the credential endpoint could not refresh: {e}");
                             Answer {
                                 status: StatusCode::INTERNAL_SERVER_ERROR,
                                 body: error_body("RefreshFailed", &e.to_string()),

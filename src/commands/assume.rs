@@ -50,8 +50,8 @@ pub fn run(args: &AssumeArgs, verbose: bool, env: &Env) -> Result<()> {
     emit(&code)?;
     if std::io::stdout().is_terminal() {
         let name = &plan.profile;
-        eprintln!(
-            "assume: these are the credentials of '{name}'; to set them in this shell, run: {}",
+        crate::say!(
+            "these are the credentials of '{name}'; to set them in this shell, run: {}",
             shell.eval_hint(name)
         );
     }

@@ -187,13 +187,13 @@ fn open_in_browser(login: Zeroizing<String>, profile: &str) -> Result<()> {
     open::that_detached(&one_shot.url)
         .map_err(|e| cannot(format!("cannot open a browser ({e})")))?;
     let minutes = BROWSER_WAIT.as_secs() / 60;
-    eprintln!("assume: waiting for your browser to open the sign-in link (up to {minutes} min)…");
+    crate::say!("waiting for your browser to open the sign-in link (up to {minutes} min)…");
     if one_shot.served.recv_timeout(BROWSER_WAIT).is_err() {
         return Err(cannot(format!(
             "the browser did not open the sign-in link within {minutes} min"
         )));
     }
-    eprintln!("assume: opened the AWS console as '{profile}' in your browser");
+    crate::say!("opened the AWS console as '{profile}' in your browser");
     Ok(())
 }
 

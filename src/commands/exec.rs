@@ -68,7 +68,7 @@ fn with_server(
             let code = match forward::supervise(child, signals).await {
                 Ok(status) => exit_code(status),
                 Err(e) => {
-                    eprintln!("assume: cannot wait for {name}: {e}");
+                    crate::say!("cannot wait for {name}: {e}");
                     exit::INTERNAL
                 }
             };

@@ -33,7 +33,7 @@ pub fn source(args: &CredentialArgs, verbose: bool, env: &Env) -> Result<Source>
     let cache = Cache::new(Mode::from_env(env, args.no_cache)?, env, verbose);
     let plan = plan(&args.profile, &args.chain, env)?;
     for notice in &plan.notices {
-        eprintln!("assume: {notice}");
+        crate::say!("{notice}");
     }
     Ok(Source {
         plan,

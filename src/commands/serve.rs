@@ -25,9 +25,10 @@ pub fn run(args: &ServeArgs, verbose: bool, env: &Env) -> Result<()> {
         .and_then(|()| stdout.flush())
         .map_err(|e| Error::Internal(format!("cannot write to stdout: {e}")))?;
     drop(stdout);
-    eprintln!(
-        "assume: serving the credentials of '{}' at {} until Ctrl-C; give a command the variables above (and no AWS keys) and its SDK fetches them as they run low",
-        source.plan.profile, server.uri
+    crate::say!(
+        "serving the credentials of '{}' at {} until Ctrl-C; give a command the variables above (and no AWS keys) and its SDK fetches them as they run low",
+        source.plan.profile,
+        server.uri
     );
     // Nothing stops it but a signal (Ctrl-C), which ends the process and so the endpoint.
     let code = server.serve(&mut source);

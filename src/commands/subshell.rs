@@ -19,8 +19,8 @@ pub fn run(args: &ShellArgs, verbose: bool, env: &Env) -> Result<()> {
     changes.push(Change::Set("ASSUME_SHELL", &plan.profile));
 
     if let Some(outer) = env.get("ASSUME_SHELL") {
-        eprintln!(
-            "assume: already in an assume shell for '{outer}'; this one has the credentials of '{}' until you exit it",
+        crate::say!(
+            "already in an assume shell for '{outer}'; this one has the credentials of '{}' until you exit it",
             plan.profile
         );
     }
@@ -42,8 +42,8 @@ pub fn run(args: &ShellArgs, verbose: bool, env: &Env) -> Result<()> {
         }
         _ => String::new(),
     };
-    eprintln!(
-        "assume: starting {} as '{}'{until}; exit it to switch back",
+    crate::say!(
+        "starting {} as '{}'{until}; exit it to switch back",
         shell.display(),
         plan.profile
     );
