@@ -12,6 +12,9 @@ use crate::error::{Error, Result};
 use crate::mfa::Mfa;
 use crate::sts::{self, Sts};
 
+/// The session length AWS gives a role when none is asked for.
+pub const DEFAULT_ROLE_SECONDS: u32 = 3600;
+
 /// Everything needed to hand out credentials that live long enough, again and again (the
 /// credential endpoint asks on every request).
 pub struct Source {
@@ -242,23 +245,7 @@ fn mfa_session(
     let Some(serial) = plan.hops.first().and_then(|hop| hop.mfa_serial.as_deref()) else {
         return Ok(None);
     };
-    let why_not = if !cache.enabled() {
-        Some("the cache is off".to_string())
-    } else if !matches!(plan.base, Base::Static { .. }) || base.session_token().is_some() {
-        Some(format!(
-            "the chain starts from {} credentials, not an IAM user's long-term keys",
-            plan.base.kind()
-        ))
-    } else {
-        let wanted = plan.hops[0].duration_seconds.unwrap_or(3600);
-        (wanted > plan.mfa_session_seconds).then(|| {
-            format!(
-                "the role wants {wanted}s, longer than the {}s MFA session (mfa_session_duration)",
-                plan.mfa_session_seconds
-            )
-        })
-    };
-    if let Some(why) = why_not {
+    if let Some(why) = why_no_mfa_session(plan, cache.enabled(), base.session_token().is_some()) {
         if cache.verbose {
             eprintln!("assume: no MFA session: {why}; the MFA code goes on AssumeRole");
         }
@@ -290,6 +277,47 @@ fn mfa_session(
         eprintln!("assume: {e}");
     }
     Ok(Some(session))
+}
+
+/// Why a plan whose first hop wants MFA cannot use an MFA session, if it cannot:
+/// `temporary_base` when the source credentials carry a session token.
+pub fn why_no_mfa_session(
+    plan: &Plan,
+    cache_enabled: bool,
+    temporary_base: bool,
+) -> Option<String> {
+    if !cache_enabled {
+        return Some("the cache is off".to_string());
+    }
+    if !matches!(plan.base, Base::Static { .. }) || temporary_base {
+        return Some(format!(
+            "the chain starts from {} credentials, not an IAM user's long-term keys",
+            plan.base.kind()
+        ));
+    }
+    let wanted = plan
+        .hops
+        .first()?
+        .duration_seconds
+        .unwrap_or(DEFAULT_ROLE_SECONDS);
+    (wanted > plan.mfa_session_seconds).then(|| {
+        format!(
+            "the role wants {wanted}s, longer than the {}s MFA session (mfa_session_duration)",
+            plan.mfa_session_seconds
+        )
+    })
+}
+
+/// Whether `plan` caches an MFA session (see [`mfa_session`]).
+pub fn uses_mfa_session(plan: &Plan, cache_enabled: bool) -> bool {
+    let temporary = match &plan.base {
+        Base::Static { credentials, .. } => credentials.session_token().is_some(),
+        _ => true,
+    };
+    plan.hops
+        .first()
+        .is_some_and(|hop| hop.mfa_serial.is_some())
+        && why_no_mfa_session(plan, cache_enabled, temporary).is_none()
 }
 
 /// The credentials' expiration in RFC 3339 (UTC), if they expire.

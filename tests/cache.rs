@@ -1371,24 +1371,30 @@ fn any_changed_input_is_a_miss() {
 }
 
 /// `--min-ttl` / `ASSUME_MIN_TTL` longer than what is left forces a refresh, shorter reuses;
-/// the refreshed entry replaces the file atomically (a new inode).
+/// the refreshed entry replaces the file atomically (a new inode). Time passing is played by
+/// [`common::age_file_entry`]: the entry then has 20 min left of its hour.
 #[test]
 fn min_ttl_decides_reuse() {
     let cx = Cx::new(Store::File);
     let key = cx.cache_key("plain");
+    let entry = cx.entry_path(&key);
     let (k1, calls, _) = cx.key_id_and_calls(&["plain"]);
     assert_eq!(actions(&calls), ["AssumeRole"]);
-    let inode1 = std::fs::metadata(cx.entry_path(&key)).unwrap().ino();
+    let inode1 = std::fs::metadata(&entry).unwrap().ino();
 
-    // 3600 s credentials: 30 min left is fine…
+    // 3600 s credentials: a 30 min minimum is fine while they are new…
     let (k, calls, _) = cx.key_id_and_calls(&["plain", "--min-ttl", "30m"]);
     assert!(calls.is_empty(), "{calls:?}");
     assert_eq!(k, k1);
-    // … 2 h is not.
-    let (k2, calls, _) = cx.key_id_and_calls(&["plain", "--min-ttl", "2h"]);
+    // … not once only 20 min are left; 10 min still are.
+    common::age_file_entry(&entry, 20 * 60);
+    let (k, calls, _) = cx.key_id_and_calls(&["plain", "--min-ttl", "10m"]);
+    assert!(calls.is_empty(), "{calls:?}");
+    assert_eq!(k, k1);
+    let (k2, calls, _) = cx.key_id_and_calls(&["plain", "--min-ttl", "30m"]);
     assert_eq!(actions(&calls), ["AssumeRole"]);
     assert_ne!(k2, k1);
-    let inode2 = std::fs::metadata(cx.entry_path(&key)).unwrap().ino();
+    let inode2 = std::fs::metadata(&entry).unwrap().ino();
     assert_ne!(
         inode1, inode2,
         "the entry was rewritten in place, not temp + rename"
@@ -1398,51 +1404,189 @@ fn min_ttl_decides_reuse() {
     assert!(calls.is_empty(), "{calls:?}");
     assert_eq!(k, k2);
 
-    // Seconds, too: less than 3600 s are left.
-    let (k3, calls, _) = cx.key_id_and_calls(&["plain", "--min-ttl", "3600"]);
+    // Seconds, too.
+    common::age_file_entry(&entry, 20 * 60);
+    let (k3, calls, _) = cx.key_id_and_calls(&["plain", "--min-ttl", "1500"]);
     assert_eq!(actions(&calls), ["AssumeRole"]);
     assert_ne!(k3, k2);
 
     // The variable.
+    common::age_file_entry(&entry, 20 * 60);
     let mut cmd = cx.cmd();
-    cmd.env("ASSUME_MIN_TTL", "90m");
+    cmd.env("ASSUME_MIN_TTL", "25m");
     let (k4, calls, _) = cx.key_id_and_calls_with(&mut cmd, &["plain"]);
     assert_eq!(actions(&calls), ["AssumeRole"]);
     assert_ne!(k4, k3);
+    common::age_file_entry(&entry, 20 * 60);
     let mut cmd = cx.cmd();
     cmd.env("ASSUME_MIN_TTL", "10m");
     let (k, calls, _) = cx.key_id_and_calls_with(&mut cmd, &["plain"]);
     assert!(calls.is_empty(), "{calls:?}");
     assert_eq!(k, k4);
+    // The flag wins over the variable.
+    let mut cmd = cx.cmd();
+    cmd.env("ASSUME_MIN_TTL", "10m");
+    let (k5, calls, _) = cx.key_id_and_calls_with(&mut cmd, &["plain", "--min-ttl", "25m"]);
+    assert_eq!(actions(&calls), ["AssumeRole"]);
+    assert_ne!(k5, k4);
     // credential-process honours it as well.
+    common::age_file_entry(&entry, 20 * 60);
     let calls = recorded_sts_calls(&cx.env, || {
         let out = cx
             .cmd()
             .args(["credential-process", "plain"])
-            .env("ASSUME_MIN_TTL", "2h")
+            .env("ASSUME_MIN_TTL", "25m")
             .output()
             .unwrap();
         assert_success(&["credential-process", "plain"], &out);
         let json = check_credential_process_json(&out.stdout);
-        assert_ne!(json["AccessKeyId"], Value::from(k4.as_str()));
+        assert_ne!(json["AccessKeyId"], Value::from(k5.as_str()));
     });
     assert_eq!(actions(&calls), ["AssumeRole"]);
 
-    // Relative to the real expiration: 2 h credentials survive a 90 min minimum.
+    // Relative to the real expiration: 2 h credentials survive a 90 min minimum until less
+    // than that is left.
     cx.env.write_config(&format!(
         "{}[profile long]\nrole_arn = {}\nsource_profile = alice\nduration_seconds = 7200\n",
         standard_config(&cx.mfa),
         moto().role_arn("ReadOnly")
     ));
+    let long = cx.entry_path(&cx.cache_key("long"));
     let (l1, calls, _) = cx.key_id_and_calls(&["long"]);
     assert_eq!(actions(&calls), ["AssumeRole"]);
     let (l, calls, _) = cx.key_id_and_calls(&["long", "--min-ttl", "90m"]);
     assert!(calls.is_empty(), "{calls:?}");
     assert_eq!(l, l1);
-    let (l, calls, _) = cx.key_id_and_calls(&["long", "--min-ttl", "3h"]);
+    common::age_file_entry(&long, 80 * 60);
+    let (l, calls, _) = cx.key_id_and_calls(&["long", "--min-ttl", "90m"]);
     assert_eq!(actions(&calls), ["AssumeRole"]);
     assert_ne!(l, l1);
     check_file_store_hygiene(&cx, &[]);
+}
+
+/// A minimum TTL that is not shorter than the session the credentials are made for could never
+/// be met: nothing would ever be reused (and 16 parallel callers would make 16 AssumeRole).
+/// It is refused before any STS call, naming where it came from; a shorter one, or a longer
+/// session, is fine. With an MFA session, the shorter of the two sessions counts.
+#[test]
+fn min_ttl_not_shorter_than_the_session_is_a_usage_error() {
+    let cx = Cx::new(Store::File);
+    // Its own MFA device: not the 8 h session `admin` makes below.
+    let brief_mfa = format!("{}-brief", cx.mfa);
+    cx.env.write_config(&format!(
+        "{}[profile long]\nrole_arn = {}\nsource_profile = alice\nduration_seconds = 7200\n\
+         [profile brief-first]\nrole_arn = {}\nsource_profile = alice\nmfa_serial = {}\n\
+         duration_seconds = 900\n\
+         [profile brief]\nrole_arn = {}\nsource_profile = brief-first\nmfa_session_duration = 15m\n",
+        standard_config(&cx.mfa),
+        moto().role_arn("ReadOnly"),
+        moto().role_arn("ReadOnly"),
+        brief_mfa,
+        moto().role_arn("Administrators"),
+    ));
+    let refused: Vec<(Vec<&str>, Option<&str>, &str)> = vec![
+        (vec!["plain", "--min-ttl", "2h"], None, "--min-ttl 2h"),
+        (vec!["plain", "--min-ttl", "1h"], None, "--min-ttl 1h"),
+        (vec!["plain", "--min-ttl", "3600"], None, "--min-ttl 1h"),
+        (vec!["plain"], Some("2h"), "ASSUME_MIN_TTL=2h"),
+        (
+            vec!["plain", "--no-cache", "--min-ttl", "2h"],
+            None,
+            "--min-ttl",
+        ),
+        (
+            vec!["plain", "--duration", "30m", "--min-ttl", "45m"],
+            None,
+            "--min-ttl",
+        ),
+        (vec!["long", "--min-ttl", "2h"], None, "--min-ttl 2h"),
+        (
+            vec!["credential-process", "plain", "--min-ttl", "2h"],
+            None,
+            "--min-ttl",
+        ),
+        (
+            vec!["credential-process", "plain"],
+            Some("90m"),
+            "ASSUME_MIN_TTL=90m",
+        ),
+        (
+            vec!["exec", "plain", "--min-ttl", "2h", "--", "true"],
+            None,
+            "--min-ttl",
+        ),
+        (
+            vec!["brief", "--min-ttl", "20m", "--token-code", "123456"],
+            None,
+            "mfa_session_duration",
+        ),
+    ];
+    for (args, variable, named) in &refused {
+        let calls = recorded_sts_calls(&cx.env, || {
+            let mut cmd = cx.cmd();
+            if let Some(value) = variable {
+                cmd.env("ASSUME_MIN_TTL", value);
+            }
+            let out = cmd.args(args).output().unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(
+                out.status.code(),
+                Some(2),
+                "{args:?} {variable:?}: {stderr}"
+            );
+            assert!(out.stdout.is_empty(), "{args:?}: stdout {:?}", out.stdout);
+            let lines: Vec<&str> = stderr.lines().collect();
+            assert_eq!(lines.len(), 1, "{args:?}: one line: {stderr}");
+            assert!(lines[0].starts_with("assume: "), "{stderr}");
+            assert!(
+                lines[0].contains(named),
+                "{args:?}: does not name {named}: {stderr}"
+            );
+            assert!(
+                lines[0].contains("use a shorter"),
+                "{args:?}: what to do? {stderr}"
+            );
+            assert!(!stderr.contains("panicked"), "{stderr}");
+        });
+        assert!(
+            calls.is_empty(),
+            "{args:?}: STS calls before the refusal: {calls:?}"
+        );
+    }
+    let out = cx.run(&["plain", "--min-ttl", "2h"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--duration"), "{stderr}");
+    let mut cmd = cx.cmd();
+    cmd.env("ASSUME_MIN_TTL", "2h");
+    let out = cmd.arg("plain").output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--duration"), "{stderr}");
+
+    // Shorter than the session: accepted, and the credentials are then reused.
+    let (k, calls, _) = cx.key_id_and_calls(&["plain", "--min-ttl", "59m"]);
+    assert_eq!(actions(&calls), ["AssumeRole"]);
+    let (again, calls, _) = cx.key_id_and_calls(&["plain", "--min-ttl", "59m"]);
+    assert!(calls.is_empty(), "{calls:?}");
+    assert_eq!(again, k);
+    // A longer session makes room for a longer minimum.
+    let (_, calls, _) = cx.key_id_and_calls(&["plain", "--min-ttl", "2h", "--duration", "3h"]);
+    assert_eq!(actions(&calls), ["AssumeRole"]);
+    assert_eq!(calls[0]["DurationSeconds"], "10800");
+    let (_, calls, _) = cx.key_id_and_calls(&["long", "--min-ttl", "90m"]);
+    assert_eq!(actions(&calls), ["AssumeRole"]);
+    // An MFA session of 8 h (the default) leaves room for 20 min; one of 15 min (in a chain
+    // whose first role asks for 15 min, so the session serves it) for 10 min.
+    let (_, calls, _) =
+        cx.key_id_and_calls(&["admin", "--min-ttl", "20m", "--token-code", "123456"]);
+    assert_eq!(actions(&calls), ["GetSessionToken", "AssumeRole"]);
+    let (_, calls, _) =
+        cx.key_id_and_calls(&["brief", "--min-ttl", "10m", "--token-code", "123456"]);
+    assert_eq!(
+        actions(&calls),
+        ["GetSessionToken", "AssumeRole", "AssumeRole"],
+        "{calls:?}"
+    );
+    assert_eq!(calls[0]["DurationSeconds"], "900");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1930,7 +2074,7 @@ fn failed_refresh_keeps_the_old_entry() {
     drop(closed);
     let out = cx
         .cmd()
-        .args(["admin", "--min-ttl", "2h", "--token-code", "123456"])
+        .args(["admin", "--token-code", "123456"])
         .env(
             "AWS_ENDPOINT_URL",
             format!("http://127.0.0.1:{closed_port}"),
@@ -1954,6 +2098,17 @@ fn failed_refresh_keeps_the_old_entry() {
         cx.key_id_and_calls_with(&mut cmd, &["admin", "--token-code", "123456"]);
     assert_eq!(actions(&calls).last(), Some(&"AssumeRole"), "{calls:?}");
     assert_ne!(cached, first, "another endpoint is another entry");
+    // Time passes: 20 min left, so a 30 min minimum asks for a refresh of this very entry.
+    let out = cx
+        .cmd()
+        .args(["explain", "admin", "--output", "json"])
+        .env("AWS_ENDPOINT_URL", &endpoint)
+        .output()
+        .unwrap();
+    let explained: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let forwarded = cx.entry_path(explained["cache_key"].as_str().unwrap());
+    common::age_file_entry(&forwarded, 20 * 60);
+    let aged = std::fs::read(&forwarded).unwrap();
     fwd.close();
     let mut probe = TcpStream::connect(("127.0.0.1", fwd.port)).unwrap();
     probe
@@ -1965,8 +2120,8 @@ fn failed_refresh_keeps_the_old_entry() {
         "the forwarder still answers"
     );
     for args in [
-        vec!["admin", "--min-ttl", "2h", "--token-code", "123456"],
-        vec!["admin", "--min-ttl", "2h"],
+        vec!["admin", "--min-ttl", "30m", "--token-code", "123456"],
+        vec!["admin", "--min-ttl", "30m"],
     ] {
         let out = cx
             .cmd()
@@ -1977,6 +2132,7 @@ fn failed_refresh_keeps_the_old_entry() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(5), "{args:?}: {stderr}");
         assert!(out.stdout.is_empty());
+        assert_eq!(std::fs::read(&forwarded).unwrap(), aged, "{args:?}");
     }
     // Default min TTL, STS still unreachable: the old entry.
     let mut cmd = cx.cmd();
