@@ -1,11 +1,14 @@
 //! The credential cache: entries in the first store that answers (or the one `ASSUME_CACHE`
 //! names), an index of what is cached (no secrets) for `list` and `clear`, and one OS file
-//! lock per entry so that concurrent refreshes of one chain make one STS call.
+//! lock per entry so that concurrent refreshes of one chain make one STS call. The cache
+//! directory is used only while it is this user's alone (see [`dir`]).
 
+mod dir;
 mod store;
 
+use std::cell::Cell;
 use std::collections::BTreeMap;
-use std::fs::{self, File, OpenOptions};
+use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -13,6 +16,7 @@ use aws_credential_types::Credentials;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
+use dir::Dir;
 pub use store::{CredentialStore, FileStore, KeyringStore, StoreError, StoreKind};
 
 use crate::config::Env;
@@ -90,22 +94,16 @@ pub fn unix_seconds(time: SystemTime) -> u64 {
         .unwrap_or_default()
 }
 
-/// Creates `dir` (and parents) with mode 0700, and tightens it if it exists.
+/// Creates `dir` (and the missing parents) with mode 0700, or checks the one there: it must
+/// be this user's alone, not a link (it is then made 0700 if others could read it).
 pub fn private_dir(dir: &Path) -> Result<(), StoreError> {
-    let fail = |e: std::io::Error| StoreError(format!("cannot use {}: {e}", dir.display()));
-    let mut builder = fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
-        builder.mode(0o700);
-        builder.create(dir).map_err(fail)?;
-        fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(fail)?;
-    }
-    #[cfg(not(unix))]
-    builder.create(dir).map_err(fail)?;
-    Ok(())
+    Dir::open(dir, true).map(drop)
 }
+
+/// The most of the index that is read.
+const MAX_INDEX: u64 = 1024 * 1024;
+/// The most of the fallback marker that is read.
+const MAX_MARKER: u64 = 64;
 
 /// The cache directory: `$XDG_CACHE_HOME/assume` (or the platform's cache directory).
 pub fn cache_dir(env: &Env) -> Option<PathBuf> {
@@ -121,6 +119,9 @@ pub struct Lock {
     _file: Option<File>,
 }
 
+/// An entry's bytes, or why they cannot be read (a miss that is said, like a corrupt entry).
+type Found = std::result::Result<Zeroizing<Vec<u8>>, String>;
+
 pub struct Cache {
     mode: Mode,
     dir: Option<PathBuf>,
@@ -130,6 +131,8 @@ pub struct Cache {
     passed_over: Vec<(StoreKind, String)>,
     /// Set when no store works at all (automatic mode): the cache is then off for this run.
     broken: bool,
+    /// Set once a refusal of the cache directory was said (once per run is enough).
+    refusal_said: Cell<bool>,
     pub verbose: bool,
 }
 
@@ -141,6 +144,7 @@ impl Cache {
             store: None,
             passed_over: Vec::new(),
             broken: false,
+            refusal_said: Cell::new(false),
             verbose,
         }
     }
@@ -168,10 +172,9 @@ impl Cache {
             StoreKind::Keyring => Box::new(KeyringStore::os()?),
             StoreKind::Keyutils => Box::new(KeyringStore::keyutils()?),
             StoreKind::File => {
-                let dir = self
-                    .dir
-                    .as_deref()
-                    .ok_or_else(|| StoreError("no cache directory (set XDG_CACHE_HOME)".into()))?;
+                let dir = self.dir.as_deref().ok_or_else(|| {
+                    StoreError::Unavailable("no cache directory (set XDG_CACHE_HOME)".into())
+                })?;
                 Box::new(FileStore::new(dir)?)
             }
         })
@@ -188,8 +191,16 @@ impl Cache {
         }
     }
 
-    /// A store that failed: an error when forced, else noted and skipped from now on.
+    /// A store that failed: an error when forced, else noted and skipped from now on. A cache
+    /// directory that is not this user's alone is an error when the file store is forced or
+    /// is the only one left: it says what to do, and nothing is cached until that is done.
     fn pass_over(&mut self, kind: StoreKind, error: &StoreError) -> Result<()> {
+        if let StoreError::Unsafe(why) = error
+            && (self.mode != Mode::Auto || self.usable() == [kind])
+        {
+            self.refusal_said.set(true);
+            return Err(Error::Cache(why.clone()));
+        }
         if self.mode != Mode::Auto {
             return Err(cache_error(kind, error));
         }
@@ -216,18 +227,48 @@ impl Cache {
             .collect()
     }
 
-    /// The store an earlier automatic fallback settled on, as recorded in the cache directory.
+    /// The cache directory, opened and checked afresh; `None` when there is none (yet).
+    fn cache_dir(&self, create: bool) -> Result<Option<Dir>, StoreError> {
+        match &self.dir {
+            Some(path) => Dir::open(path, create),
+            None => Ok(None),
+        }
+    }
+
+    /// A directory for the locks, the index or the fallback marker, or `None` (a refusal of
+    /// the cache directory said once on stderr: it costs the lock and the index).
+    fn trusted<T>(&self, dir: Result<Option<T>, StoreError>) -> Option<T> {
+        match dir {
+            Ok(dir) => dir,
+            Err(StoreError::Unsafe(why)) => {
+                if !self.refusal_said.replace(true) {
+                    eprintln!("assume: {why}");
+                }
+                None
+            }
+            Err(e) => {
+                self.say(&format!("cache: {e}"));
+                None
+            }
+        }
+    }
+
+    /// The store an earlier automatic fallback settled on, as recorded in the cache directory
+    /// (not when the directory cannot be trusted: a planted marker could lead anywhere).
     fn recorded_fallback(&self) -> Option<StoreKind> {
-        let text = fs::read_to_string(self.dir.as_ref()?.join("fallback")).ok()?;
+        let dir = self.cache_dir(false).ok()??;
+        let text = dir.read("fallback", MAX_MARKER).ok()??;
+        let text = String::from_utf8_lossy(&text);
         [StoreKind::Keyutils, StoreKind::File]
             .into_iter()
             .find(|kind| kind.name() == text.trim())
     }
 
-    /// The raw entry under `key`. Stores are asked in order; the first that answers is where
-    /// new entries go. A later store is asked too when an earlier run fell back to it (a
-    /// keyring that answers lookups but refuses writes, as a locked one does).
-    fn read(&mut self, key: &str) -> Result<Option<Zeroizing<Vec<u8>>>> {
+    /// The raw entry under `key` (or why it cannot be read). Stores are asked in order; the
+    /// first that answers is where new entries go. A later store is asked too when an earlier
+    /// run fell back to it (a keyring that answers lookups but refuses writes, as a locked one
+    /// does).
+    fn read(&mut self, key: &str) -> Result<Option<Found>> {
         let fallback = self.recorded_fallback();
         let mut first_to_answer: Option<Box<dyn CredentialStore>> = None;
         for kind in self.usable() {
@@ -241,7 +282,11 @@ impl Cache {
             match store.get(key) {
                 Ok(Some(bytes)) => {
                     self.store = Some(store);
-                    return Ok(Some(bytes));
+                    return Ok(Some(Ok(bytes)));
+                }
+                Err(StoreError::BadEntry(why)) => {
+                    self.store = Some(store);
+                    return Ok(Some(Err(why)));
                 }
                 Ok(None) => {
                     first_to_answer.get_or_insert(store);
@@ -296,12 +341,10 @@ impl Cache {
     /// Says once (per cache directory) that an automatic fallback happened, and why; forgets
     /// it when the first store works again.
     fn settled(&self, kind: StoreKind) {
-        let Some(dir) = &self.dir else {
-            return;
-        };
-        let marker = dir.join("fallback");
         if self.mode != Mode::Auto || self.candidates().first() == Some(&kind) {
-            let _ = fs::remove_file(marker);
+            if let Some(dir) = self.trusted(self.cache_dir(false)) {
+                let _ = dir.remove("fallback");
+            }
             return;
         }
         if self.recorded_fallback() != Some(kind) || self.verbose {
@@ -313,8 +356,10 @@ impl Cache {
             };
             eprintln!("assume: {why}; caching in {} instead", kind.describe());
         }
-        if private_dir(dir).is_ok() {
-            let _ = fs::write(marker, kind.name());
+        if let Some(dir) = self.trusted(self.cache_dir(true))
+            && let Some(staging) = self.trusted(dir.subdir("staging", true))
+        {
+            let _ = dir.write("fallback", kind.name().as_bytes(), &staging);
         }
     }
 
@@ -339,28 +384,31 @@ impl Cache {
         min_ttl: Duration,
         announce: bool,
     ) -> Result<Option<Credentials>> {
-        let Some(bytes) = self.read(key)? else {
+        let Some(found) = self.read(key)? else {
             if announce {
                 self.say(&format!("cache miss ({})", self.store_name()));
             }
             return Ok(None);
         };
-        let stored: Stored = match serde_json::from_slice(&bytes) {
-            Ok(
-                stored @ Stored {
-                    version: ENTRY_VERSION,
-                    ..
-                },
-            ) => stored,
-            Ok(_) | Err(_) => {
+        let parsed = match &found {
+            Ok(bytes) => serde_json::from_slice::<Stored>(bytes)
+                .ok()
+                .filter(|stored| stored.version == ENTRY_VERSION)
+                .ok_or(None),
+            Err(why) => Err(Some(why.as_str())),
+        };
+        let stored = match parsed {
+            Ok(stored) => stored,
+            Err(why) => {
                 if !announce {
                     return Ok(None); // said on the first lookup of this run
                 }
                 eprintln!(
-                    "assume: ignoring an unreadable cache entry in {} (it will be replaced)",
+                    "assume: ignoring an unreadable cache entry in {} ({}it will be replaced)",
                     self.store
                         .as_ref()
-                        .map_or("the cache", |s| s.kind().describe())
+                        .map_or("the cache", |s| s.kind().describe()),
+                    why.map(|why| format!("{why}; ")).unwrap_or_default()
                 );
                 return Ok(None);
             }
@@ -432,13 +480,23 @@ impl Cache {
     }
 
     /// Removes `keys` from every store that can be opened (so from whichever holds them)
-    /// and from the index; with `everything`, also every entry a store can list. Returns how
-    /// many entries were found and removed.
-    pub fn forget(&mut self, keys: &[String], everything: bool) -> usize {
+    /// and from the index; with `everything`, also every entry a store can list, and whatever
+    /// killed writers left in `staging/`. Returns how many entries were found and removed. A
+    /// cache directory that is not this user's alone is an error when the file store is forced,
+    /// and said otherwise.
+    pub fn forget(&mut self, keys: &[String], everything: bool) -> Result<usize> {
         let mut removed = 0;
         for kind in self.candidates() {
-            let Ok(store) = self.open(kind) else {
-                continue;
+            let store = match self.open(kind) {
+                Ok(store) => store,
+                Err(StoreError::Unsafe(why)) if self.mode != Mode::Auto => {
+                    return Err(Error::Cache(why));
+                }
+                Err(e @ StoreError::Unsafe(_)) => {
+                    self.trusted::<()>(Err(e));
+                    continue;
+                }
+                Err(_) => continue,
             };
             let mut keys = keys.to_vec();
             if everything {
@@ -447,10 +505,19 @@ impl Cache {
                 keys.dedup();
             }
             for key in &keys {
-                if matches!(store.get(key), Ok(Some(_))) && store.delete(key).is_ok() {
+                // An entry that cannot be read (a link, a FIFO …) goes too.
+                if matches!(store.get(key), Ok(Some(_)) | Err(StoreError::BadEntry(_)))
+                    && store.delete(key).is_ok()
+                {
                     removed += 1;
                 }
             }
+        }
+        if everything
+            && let Some(dir) = self.trusted(self.cache_dir(false))
+            && let Some(staging) = self.trusted(dir.subdir("staging", false))
+        {
+            staging.sweep(None);
         }
         self.update_index(|index| {
             if everything {
@@ -460,61 +527,53 @@ impl Cache {
                 index.remove(key);
             }
         });
-        removed
-    }
-
-    fn index_path(&self) -> Option<PathBuf> {
-        self.dir.as_ref().map(|dir| dir.join("index.json"))
+        Ok(removed)
     }
 
     /// What is cached, by key. Entries there may have expired or been removed by hand.
     pub fn index(&self) -> BTreeMap<String, IndexEntry> {
-        self.index_path()
-            .and_then(|path| fs::read(path).ok())
+        self.trusted(self.cache_dir(false))
+            .and_then(|dir| dir.read("index.json", MAX_INDEX).ok().flatten())
             .and_then(|bytes| serde_json::from_slice(&bytes).ok())
             .unwrap_or_default()
     }
 
     fn update_index(&self, change: impl FnOnce(&mut BTreeMap<String, IndexEntry>)) {
-        let (Some(dir), Some(path)) = (&self.dir, self.index_path()) else {
+        let Some(dir) = self.trusted(self.cache_dir(true)) else {
             return;
         };
-        if private_dir(dir).is_err() {
-            return;
-        }
         let _lock = self.lock("index");
         let mut index = self.index();
         let now = unix_now();
         index.retain(|_, entry| entry.expires_at > now);
         change(&mut index);
         if let Ok(bytes) = serde_json::to_vec_pretty(&index)
-            && let Ok(mut temp) = tempfile::NamedTempFile::new_in(dir)
+            && let Some(staging) = self.trusted(dir.subdir("staging", true))
         {
-            use std::io::Write;
-            if temp.write_all(&bytes).is_ok() {
-                let _ = temp.persist(path);
-            }
+            let _ = dir.write("index.json", &bytes, &staging);
         }
     }
 
     /// Takes the refresh lock for `key`, waiting for another process that holds it. Without a
-    /// usable cache directory there is no lock (and no single flight), which is said under -v.
+    /// usable cache directory there is no lock (and no single flight), which is said under -v
+    /// (and always when the directory is refused).
     pub fn lock(&self, key: &str) -> Lock {
-        let Some(dir) = &self.dir else {
-            return Lock { _file: None };
-        };
-        let locks = dir.join("locks");
-        let file = private_dir(&locks).ok().and_then(|()| {
-            OpenOptions::new()
-                .create(true)
-                .truncate(false)
-                .write(true)
-                .open(locks.join(format!("{key}.lock")))
-                .ok()
-        });
-        let Some(file) = file else {
-            self.say("cache: cannot create a lock file; concurrent refreshes are not merged");
-            return Lock { _file: None };
+        let file = self
+            .trusted(self.cache_dir(true))
+            .and_then(|dir| self.trusted(dir.subdir("locks", true)))
+            .map(|locks| locks.lock_file(&format!("{key}.lock")));
+        let file = match file {
+            Some(Ok(file)) => file,
+            Some(Err(e)) => {
+                self.say(&format!(
+                    "cache: cannot create a lock file ({e}); concurrent refreshes are not merged"
+                ));
+                return Lock { _file: None };
+            }
+            None => {
+                self.say("cache: no lock directory; concurrent refreshes are not merged");
+                return Lock { _file: None };
+            }
         };
         match file.try_lock() {
             Ok(()) => {}
