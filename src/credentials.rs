@@ -1,7 +1,7 @@
 //! Running a plan: the cache first; else, under the chain's refresh lock, the base
 //! credentials, an MFA session when one can serve, and each hop in turn.
 
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use aws_credential_types::Credentials;
 use serde::Serialize;
@@ -23,24 +23,57 @@ pub struct Source {
     pub cache: Cache,
     pub min_ttl: Duration,
     /// The last credentials served, reused while they live longer than `min_ttl`.
-    pub current: Option<Credentials>,
+    pub current: Option<Current>,
+}
+
+/// Credentials served, and what they had left when they came, by the monotonic clock: a
+/// system clock set back later cannot make them look younger than they are.
+pub struct Current {
+    credentials: Credentials,
+    since: Instant,
+    /// `None`: they do not expire.
+    left: Option<Duration>,
+}
+
+impl Current {
+    fn new(credentials: Credentials) -> Current {
+        let left = credentials
+            .expiry()
+            .map(|expiry| expiry.duration_since(SystemTime::now()).unwrap_or_default());
+        Current {
+            credentials,
+            since: Instant::now(),
+            left,
+        }
+    }
+
+    /// Whether they live longer than `min_ttl`.
+    fn lives_longer_than(&self, min_ttl: Duration) -> bool {
+        self.left(SystemTime::now(), self.since.elapsed())
+            .is_none_or(|left| left > min_ttl)
+    }
+
+    /// What is left when the system clock reads `now`, `elapsed` after they came, by both
+    /// clocks (the monotonic one stands still while the machine sleeps, the system one may be
+    /// set back: each catches what the other misses). `None`: they do not expire.
+    fn left(&self, now: SystemTime, elapsed: Duration) -> Option<Duration> {
+        let (left, expiry) = (self.left?, self.credentials.expiry()?);
+        let by_instant = left.saturating_sub(elapsed);
+        let by_clock = expiry.duration_since(now).unwrap_or_default();
+        Some(by_instant.min(by_clock))
+    }
 }
 
 impl Source {
     /// Credentials that live longer than the min TTL: the last ones, cached ones, or new ones.
     pub fn credentials(&mut self) -> Result<Credentials> {
-        let fresh_enough = |c: &Credentials| {
-            c.expiry().is_none_or(|expiry| {
-                expiry
-                    .duration_since(SystemTime::now())
-                    .is_ok_and(|left| left > self.min_ttl)
-            })
-        };
-        if let Some(current) = self.current.as_ref().filter(|c| fresh_enough(c)) {
-            return Ok(current.clone());
+        if let Some(current) = &self.current
+            && current.lives_longer_than(self.min_ttl)
+        {
+            return Ok(current.credentials.clone());
         }
         let fresh = obtain(&self.plan, &mut self.mfa, &mut self.cache, self.min_ttl)?;
-        self.current = Some(fresh.clone());
+        self.current = Some(Current::new(fresh.clone()));
         Ok(fresh)
     }
 }
@@ -353,5 +386,48 @@ pub fn describe_base(base: &Base) -> String {
         Base::Sdk { profile, via } => {
             format!("source: {via} credentials of profile '{profile}', loaded by the AWS SDK")
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINUTE: Duration = Duration::from_secs(60);
+
+    /// Served at `served` with an hour left.
+    fn current(served: SystemTime) -> Current {
+        Current {
+            credentials: Credentials::new("AKID", "secret", None, Some(served + 60 * MINUTE), "t"),
+            since: Instant::now(),
+            left: Some(60 * MINUTE),
+        }
+    }
+
+    #[test]
+    fn served_credentials_age_by_both_clocks() {
+        let served = SystemTime::UNIX_EPOCH + Duration::from_secs(1_796_000_000);
+        let current = current(served);
+        // 50 min later by both clocks: 10 min left.
+        assert_eq!(
+            current.left(served + 50 * MINUTE, 50 * MINUTE),
+            Some(10 * MINUTE)
+        );
+        // 50 min later, but the system clock was set back an hour on the way: by it, 70 min
+        // would be left; the monotonic clock knows better.
+        assert_eq!(
+            current.left(served - 10 * MINUTE, 50 * MINUTE),
+            Some(10 * MINUTE)
+        );
+        // The machine slept 30 min (the monotonic clock stood still): the system clock knows.
+        assert_eq!(
+            current.left(served + 50 * MINUTE, 20 * MINUTE),
+            Some(10 * MINUTE)
+        );
+        // Past the expiry by either: nothing left.
+        assert_eq!(
+            current.left(served - 10 * MINUTE, 70 * MINUTE),
+            Some(Duration::ZERO)
+        );
     }
 }

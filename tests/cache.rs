@@ -2,13 +2,13 @@
 //! the automatic fallbacks between them, reuse and refresh (min TTL), MFA asked once per
 //! session, single flight across processes, broken entries, `clear`, `list` and
 //! `credential-process`; a cache directory that is not this user's alone (another user's,
-//! writable by others, links, special files) and leftovers in `staging/`.
+//! writable by others, links, special files), leftovers in `staging/`, a clock set back.
 //!
 //! Real parts only: moto on the wire (through the recording proxy of each [`TestEnv`]), the
 //! private gnome-keyring (on the private D-Bus) and the private kernel session keyring that
 //! `scripts/test` runs the tests in (see `with_private_keyring` in scripts/lib.sh), real
 //! processes (16 at once, one of them SIGKILLed), a real terminal (tmux), a second real Unix
-//! user (as root; `useradd`, removed again).
+//! user (as root; `useradd`, removed again) and real clocks set by libfaketime.
 //!
 //! Isolation: every test has its own `XDG_CACHE_HOME` inside its TestEnv and its own
 //! `mfa_serial` (moto never checks it), so MFA sessions cached per (access key id, mfa_serial)
@@ -2635,6 +2635,63 @@ fn stale_staging_files_are_swept() {
         Vec::<PathBuf>::new(),
         "clear --all left them"
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// 14. A clock that cannot be trusted
+// ---------------------------------------------------------------------------------------------
+
+/// `assume ARGS` under libfaketime's clock `spec` (`faketime`, Debian package faketime).
+fn faketime(cx: &Cx, spec: &str) -> assert_cmd::Command {
+    assert!(
+        Command::new("faketime").arg("--help").output().is_ok(),
+        "faketime is missing (Debian: apt-get install faketime; scripts/test installs it)"
+    );
+    let mut cmd = assert_cmd::Command::new("faketime");
+    cmd.args(["-f", spec])
+        .arg(assume_bin())
+        .env_clear()
+        .envs(cx.vars())
+        .env("FAKETIME_DONT_FAKE_MONOTONIC", "1")
+        .current_dir(cx.env.home())
+        .timeout(RUN_TIMEOUT);
+    cmd
+}
+
+/// Reuse is decided by the clock, so a clock that cannot be trusted reuses nothing. Set back
+/// to before an entry was written, the entry would look younger than it is and be used past its
+/// real expiry; before 1970, every entry would look valid. Both are a miss, said under -v.
+#[test]
+fn a_clock_set_back_reuses_nothing() {
+    let cx = Cx::new(Store::File);
+    let (first, calls, _) = cx.key_id_and_calls(&["plain"]);
+    assert_eq!(actions(&calls), ["AssumeRole"]);
+
+    let (after, calls, stderr) =
+        cx.key_id_and_calls_with(&mut faketime(&cx, "-1h"), &["-v", "plain"]);
+    assert_eq!(
+        actions(&calls),
+        ["AssumeRole"],
+        "an hour back: reused: {stderr}"
+    );
+    assert_ne!(after, first);
+    assert!(stderr.contains("clock"), "-v says why: {stderr}");
+    // The entry written then is used again once the clock is right (it was written before now).
+    let (again, calls, _) = cx.key_id_and_calls(&["plain"]);
+    assert!(calls.is_empty(), "{calls:?}");
+    assert_eq!(again, after);
+
+    let out = faketime(&cx, "@1969-12-31 12:00:00")
+        .args(["-v", "plain"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !String::from_utf8_lossy(&out.stdout).contains(&after),
+        "before 1970: reused: {stderr}"
+    );
+    assert!(stderr.contains("1970"), "-v says why: {stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 //! The credential cache: entries in the first store that answers (or the one `ASSUME_CACHE`
 //! names), an index of what is cached (no secrets) for `list` and `clear`, and one OS file
 //! lock per entry so that concurrent refreshes of one chain make one STS call. The cache
-//! directory is used only while it is this user's alone (see [`dir`]).
+//! directory is used only while it is this user's alone (see [`dir`]), and an entry only while
+//! the clock can be trusted to say it is still good.
 
 mod dir;
 mod store;
@@ -56,7 +57,8 @@ pub enum EntryKind {
     MfaSession,
 }
 
-/// A cached entry as stored: the credentials and their absolute expiration.
+/// A cached entry as stored: the credentials, their absolute expiration, and when it was
+/// written.
 #[derive(Serialize, Deserialize)]
 struct Stored {
     version: u32,
@@ -65,9 +67,13 @@ struct Stored {
     access_key_id: String,
     secret_access_key: Zeroizing<String>,
     session_token: Option<Zeroizing<String>>,
-    /// Seconds since the Unix epoch. Only the absolute time is trusted, so a clock that jumped
-    /// can make an entry look older or younger but never reuses it past its real expiry.
+    /// Seconds since the Unix epoch, as STS said.
     expires_at: u64,
+    /// Seconds since the Unix epoch by this machine's clock when the entry was written. A clock
+    /// that reads earlier was set back since, and cannot say how much is really left: a miss.
+    /// Missing in entries of older versions, which are then a miss too.
+    #[serde(default)]
+    written_at: Option<u64>,
 }
 
 const ENTRY_VERSION: u32 = 1;
@@ -81,11 +87,53 @@ pub struct IndexEntry {
     pub expires_at: u64,
 }
 
-pub fn unix_now() -> u64 {
+/// Seconds since the Unix epoch by the system clock; `None` when it reads before 1970, when
+/// no cache entry can be judged.
+pub fn clock() -> Option<u64> {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
+        .ok()
         .map(|d| d.as_secs())
-        .unwrap_or_default()
+}
+
+/// [`clock`], 0 before 1970: for showing times, never for judging an entry.
+pub fn unix_now() -> u64 {
+    clock().unwrap_or_default()
+}
+
+/// What the clock says of an entry that expires at `expires_at` and was written at
+/// `written_at`, when it is `now`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Age {
+    /// Lives longer than the minimum: reused. The seconds left.
+    Fresh(u64),
+    /// Lives no longer than the minimum: refreshed. The seconds left.
+    TooShort(u64),
+    /// The clock reads before 1970: it cannot tell what is left.
+    NoClock,
+    /// Written this many seconds "after now": the clock was set back since, so what is left
+    /// by it may be more than what is really left.
+    WrittenLater(u64),
+    /// Written by an older `assume`, which did not record when.
+    Undated,
+}
+
+fn age(expires_at: u64, written_at: Option<u64>, now: Option<u64>, min_ttl: u64) -> Age {
+    let Some(now) = now else {
+        return Age::NoClock;
+    };
+    let Some(written_at) = written_at else {
+        return Age::Undated;
+    };
+    if now < written_at {
+        return Age::WrittenLater(written_at - now);
+    }
+    let left = expires_at.saturating_sub(now);
+    if left <= min_ttl {
+        Age::TooShort(left)
+    } else {
+        Age::Fresh(left)
+    }
 }
 
 pub fn unix_seconds(time: SystemTime) -> u64 {
@@ -413,19 +461,39 @@ impl Cache {
                 return Ok(None);
             }
         };
-        let now = unix_now();
-        let left = stored.expires_at.saturating_sub(now);
-        if left <= min_ttl.as_secs() {
+        let store = self.store_name();
+        let miss = match age(
+            stored.expires_at,
+            stored.written_at,
+            clock(),
+            min_ttl.as_secs(),
+        ) {
+            Age::Fresh(left) => {
+                self.say(&format!("cache hit ({store}), {left}s left"));
+                None
+            }
+            Age::TooShort(left) => Some(format!(
+                "cache entry ({store}) has {left}s left, not more than the minimum {}s: refreshing",
+                min_ttl.as_secs()
+            )),
+            Age::NoClock => Some(format!(
+                "the system clock reads before 1970, so no cache entry ({store}) can be judged: \
+                 refreshing"
+            )),
+            Age::WrittenLater(by) => Some(format!(
+                "cache entry ({store}) written {by}s later than the clock reads now (the clock \
+                 was set back): refreshing"
+            )),
+            Age::Undated => Some(format!(
+                "cache entry ({store}) from an older assume, with no time written: refreshing"
+            )),
+        };
+        if let Some(why) = miss {
             if announce {
-                self.say(&format!(
-                    "cache entry ({}) has {left}s left, not more than the minimum {}s: refreshing",
-                    self.store_name(),
-                    min_ttl.as_secs()
-                ));
+                self.say(&why);
             }
             return Ok(None);
         }
-        self.say(&format!("cache hit ({}), {left}s left", self.store_name()));
         Ok(Some(Credentials::new(
             stored.access_key_id,
             stored.secret_access_key.as_str(),
@@ -446,6 +514,10 @@ impl Cache {
         let Some(expiry) = credentials.expiry() else {
             return Ok(());
         };
+        let Some(now) = clock() else {
+            self.say("cache: the system clock reads before 1970; not caching");
+            return Ok(());
+        };
         let stored = Stored {
             version: ENTRY_VERSION,
             kind,
@@ -456,6 +528,7 @@ impl Cache {
                 .session_token()
                 .map(|t| Zeroizing::new(t.to_string())),
             expires_at: unix_seconds(expiry),
+            written_at: Some(now),
         };
         let bytes = Zeroizing::new(
             serde_json::to_vec(&stored)
@@ -544,8 +617,9 @@ impl Cache {
         };
         let _lock = self.lock("index");
         let mut index = self.index();
-        let now = unix_now();
-        index.retain(|_, entry| entry.expires_at > now);
+        if let Some(now) = clock() {
+            index.retain(|_, entry| entry.expires_at > now);
+        }
         change(&mut index);
         if let Ok(bytes) = serde_json::to_vec_pretty(&index)
             && let Some(staging) = self.trusted(dir.subdir("staging", true))
@@ -605,4 +679,57 @@ pub fn key(prefix: &str, parts: &impl Serialize) -> String {
     let digest = Sha256::digest(&json);
     let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
     format!("{prefix}-{hex}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HOUR: u64 = 3600;
+    /// 2026-12-02, when these were written.
+    const T: u64 = 1_796_000_000;
+
+    #[test]
+    fn an_entry_lives_until_its_minimum() {
+        let written = Some(T);
+        assert_eq!(age(T + HOUR, written, Some(T), 300), Age::Fresh(HOUR));
+        assert_eq!(
+            age(T + HOUR, written, Some(T + HOUR - 301), 300),
+            Age::Fresh(301)
+        );
+        assert_eq!(
+            age(T + HOUR, written, Some(T + HOUR - 300), 300),
+            Age::TooShort(300)
+        );
+        assert_eq!(
+            age(T + HOUR, written, Some(T + 2 * HOUR), 300),
+            Age::TooShort(0)
+        );
+    }
+
+    #[test]
+    fn a_clock_before_1970_judges_nothing() {
+        assert_eq!(age(T + HOUR, Some(T), None, 300), Age::NoClock);
+    }
+
+    #[test]
+    fn a_clock_set_back_since_the_write_is_a_miss() {
+        // Written at T; the clock now reads an hour earlier. By it, two hours would be left of
+        // an entry that really has at most one.
+        assert_eq!(
+            age(T + HOUR, Some(T), Some(T - HOUR), 300),
+            Age::WrittenLater(HOUR)
+        );
+        assert_eq!(
+            age(T + HOUR, Some(T), Some(T - 1), 300),
+            Age::WrittenLater(1)
+        );
+        // Read in the second it was written: fine.
+        assert_eq!(age(T + HOUR, Some(T), Some(T), 300), Age::Fresh(HOUR));
+    }
+
+    #[test]
+    fn an_entry_without_a_write_time_is_a_miss() {
+        assert_eq!(age(T + HOUR, None, Some(T), 300), Age::Undated);
+    }
 }
