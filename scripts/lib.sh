@@ -9,11 +9,11 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$REPO/.venv-test"
 
 # Debian packages the test suite needs: real shells, a real terminal, shellcheck, both
-# keyrings (kernel keyutils; Secret Service via gnome-keyring on a private D-Bus), and
-# python3 with venv support for moto.
+# keyrings (kernel keyutils; Secret Service via gnome-keyring on a private D-Bus), python3
+# with venv support for moto, and libfaketime (a clock set back, per process).
 ASSUME_DEBS=(
   zsh fish tmux shellcheck keyutils gnome-keyring dbus dbus-x11 libsecret-tools
-  python3 python3-venv
+  python3 python3-venv faketime
 )
 
 # Python packages for $VENV (pinned; the stamp file below records this exact list).

@@ -153,15 +153,12 @@ pub struct CredentialArgs {
     #[arg(long, value_name = "CODE")]
     pub token_code: Option<String>,
 
-    /// Reuse cached credentials only if they live at least this long.
-    #[arg(
-        long,
-        value_name = "DURATION",
-        env = "ASSUME_MIN_TTL",
-        default_value = "5m",
-        value_parser = parse_duration
-    )]
-    pub min_ttl: u32,
+    /// Reuse cached credentials only while they live longer than this (which must be shorter
+    /// than the session) [default: 5m; env: ASSUME_MIN_TTL].
+    // Not clap's `env`: an error about the value has to say whether it came from the flag or
+    // from ASSUME_MIN_TTL (`commands::source` reads the variable).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub min_ttl: Option<u32>,
 
     /// Read and write no cached credentials.
     #[arg(long)]

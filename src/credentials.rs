@@ -1,7 +1,7 @@
 //! Running a plan: the cache first; else, under the chain's refresh lock, the base
 //! credentials, an MFA session when one can serve, and each hop in turn.
 
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use aws_credential_types::Credentials;
 use serde::Serialize;
@@ -12,6 +12,9 @@ use crate::error::{Error, Result};
 use crate::mfa::Mfa;
 use crate::sts::{self, Sts};
 
+/// The session length AWS gives a role when none is asked for.
+pub const DEFAULT_ROLE_SECONDS: u32 = 3600;
+
 /// Everything needed to hand out credentials that live long enough, again and again (the
 /// credential endpoint asks on every request).
 pub struct Source {
@@ -20,24 +23,57 @@ pub struct Source {
     pub cache: Cache,
     pub min_ttl: Duration,
     /// The last credentials served, reused while they live longer than `min_ttl`.
-    pub current: Option<Credentials>,
+    pub current: Option<Current>,
+}
+
+/// Credentials served, and what they had left when they came, by the monotonic clock: a
+/// system clock set back later cannot make them look younger than they are.
+pub struct Current {
+    credentials: Credentials,
+    since: Instant,
+    /// `None`: they do not expire.
+    left: Option<Duration>,
+}
+
+impl Current {
+    fn new(credentials: Credentials) -> Current {
+        let left = credentials
+            .expiry()
+            .map(|expiry| expiry.duration_since(SystemTime::now()).unwrap_or_default());
+        Current {
+            credentials,
+            since: Instant::now(),
+            left,
+        }
+    }
+
+    /// Whether they live longer than `min_ttl`.
+    fn lives_longer_than(&self, min_ttl: Duration) -> bool {
+        self.left(SystemTime::now(), self.since.elapsed())
+            .is_none_or(|left| left > min_ttl)
+    }
+
+    /// What is left when the system clock reads `now`, `elapsed` after they came, by both
+    /// clocks (the monotonic one stands still while the machine sleeps, the system one may be
+    /// set back: each catches what the other misses). `None`: they do not expire.
+    fn left(&self, now: SystemTime, elapsed: Duration) -> Option<Duration> {
+        let (left, expiry) = (self.left?, self.credentials.expiry()?);
+        let by_instant = left.saturating_sub(elapsed);
+        let by_clock = expiry.duration_since(now).unwrap_or_default();
+        Some(by_instant.min(by_clock))
+    }
 }
 
 impl Source {
     /// Credentials that live longer than the min TTL: the last ones, cached ones, or new ones.
     pub fn credentials(&mut self) -> Result<Credentials> {
-        let fresh_enough = |c: &Credentials| {
-            c.expiry().is_none_or(|expiry| {
-                expiry
-                    .duration_since(SystemTime::now())
-                    .is_ok_and(|left| left > self.min_ttl)
-            })
-        };
-        if let Some(current) = self.current.as_ref().filter(|c| fresh_enough(c)) {
-            return Ok(current.clone());
+        if let Some(current) = &self.current
+            && current.lives_longer_than(self.min_ttl)
+        {
+            return Ok(current.credentials.clone());
         }
         let fresh = obtain(&self.plan, &mut self.mfa, &mut self.cache, self.min_ttl)?;
-        self.current = Some(fresh.clone());
+        self.current = Some(Current::new(fresh.clone()));
         Ok(fresh)
     }
 }
@@ -68,7 +104,7 @@ pub fn obtain(
     if plan.base_identity.is_none() {
         let started = runtime.insert(runtime_()?);
         if verbose {
-            eprintln!("assume: {}", describe_base(&plan.base));
+            crate::say!("{}", describe_base(&plan.base));
         }
         loaded = Some(started.block_on(sts::base_credentials(plan))?);
     }
@@ -95,7 +131,7 @@ pub fn obtain(
         Some(loaded) => loaded,
         None => {
             if verbose {
-                eprintln!("assume: {}", describe_base(&plan.base));
+                crate::say!("{}", describe_base(&plan.base));
             }
             runtime.block_on(sts::base_credentials(plan))?
         }
@@ -141,8 +177,8 @@ pub fn obtain(
                 (Some(_), None) => " from the MFA session".to_string(),
                 (None, None) => String::new(),
             };
-            eprintln!(
-                "assume: hop {}/{}: [{}] AssumeRole {} as {session_name}{}{with}",
+            crate::say!(
+                "hop {}/{}: [{}] AssumeRole {} as {session_name}{}{with}",
                 index + 1,
                 plan.hops.len(),
                 hop.profile,
@@ -163,7 +199,7 @@ pub fn obtain(
         })?;
     }
     if let Err(e) = cache.put(&key, EntryKind::Role, &plan.profile, &credentials) {
-        eprintln!("assume: {e}");
+        crate::say!("{e}");
     }
     Ok(credentials)
 }
@@ -260,25 +296,9 @@ fn mfa_session(
     let Some(serial) = plan.hops.first().and_then(|hop| hop.mfa_serial.as_deref()) else {
         return Ok(None);
     };
-    let why_not = if !cache.enabled() {
-        Some("the cache is off".to_string())
-    } else if !matches!(plan.base, Base::Static { .. }) || base.session_token().is_some() {
-        Some(format!(
-            "the chain starts from {} credentials, not an IAM user's long-term keys",
-            plan.base.kind()
-        ))
-    } else {
-        let wanted = plan.hops[0].duration_seconds.unwrap_or(3600);
-        (wanted > plan.mfa_session_seconds).then(|| {
-            format!(
-                "the role wants {wanted}s, longer than the {}s MFA session (mfa_session_duration)",
-                plan.mfa_session_seconds
-            )
-        })
-    };
-    if let Some(why) = why_not {
+    if let Some(why) = why_no_mfa_session(plan, cache.enabled(), base.session_token().is_some()) {
         if cache.verbose {
-            eprintln!("assume: no MFA session: {why}; the MFA code goes on AssumeRole");
+            crate::say!("no MFA session: {why}; the MFA code goes on AssumeRole");
         }
         return Ok(None);
     }
@@ -287,7 +307,7 @@ fn mfa_session(
     };
     if let Some(session) = cache.get(&key, min_ttl)? {
         if cache.verbose {
-            eprintln!("assume: MFA session for {serial} reused");
+            crate::say!("MFA session for {serial} reused");
         }
         return Ok(Some(session));
     }
@@ -298,16 +318,57 @@ fn mfa_session(
     let hop = &plan.hops[0];
     let code = mfa.code(serial, &hop.profile, hop.mfa_process.as_deref())?;
     if cache.verbose {
-        eprintln!(
-            "assume: MFA session: GetSessionToken for {serial}, {}s",
+        crate::say!(
+            "MFA session: GetSessionToken for {serial}, {}s",
             plan.mfa_session_seconds
         );
     }
     let session = get_session_token(base.clone(), serial, &code)?;
     if let Err(e) = cache.put(&key, EntryKind::MfaSession, plan.base.profile(), &session) {
-        eprintln!("assume: {e}");
+        crate::say!("{e}");
     }
     Ok(Some(session))
+}
+
+/// Why a plan whose first hop wants MFA cannot use an MFA session, if it cannot:
+/// `temporary_base` when the source credentials carry a session token.
+pub fn why_no_mfa_session(
+    plan: &Plan,
+    cache_enabled: bool,
+    temporary_base: bool,
+) -> Option<String> {
+    if !cache_enabled {
+        return Some("the cache is off".to_string());
+    }
+    if !matches!(plan.base, Base::Static { .. }) || temporary_base {
+        return Some(format!(
+            "the chain starts from {} credentials, not an IAM user's long-term keys",
+            plan.base.kind()
+        ));
+    }
+    let wanted = plan
+        .hops
+        .first()?
+        .duration_seconds
+        .unwrap_or(DEFAULT_ROLE_SECONDS);
+    (wanted > plan.mfa_session_seconds).then(|| {
+        format!(
+            "the role wants {wanted}s, longer than the {}s MFA session (mfa_session_duration)",
+            plan.mfa_session_seconds
+        )
+    })
+}
+
+/// Whether `plan` caches an MFA session (see [`mfa_session`]).
+pub fn uses_mfa_session(plan: &Plan, cache_enabled: bool) -> bool {
+    let temporary = match &plan.base {
+        Base::Static { credentials, .. } => credentials.session_token().is_some(),
+        _ => true,
+    };
+    plan.hops
+        .first()
+        .is_some_and(|hop| hop.mfa_serial.is_some())
+        && why_no_mfa_session(plan, cache_enabled, temporary).is_none()
 }
 
 /// The credentials' expiration in RFC 3339 (UTC), if they expire.
@@ -343,5 +404,48 @@ pub fn describe_base(base: &Base) -> String {
         Base::Sdk { profile, via } => {
             format!("source: {via} credentials of profile '{profile}', loaded by the AWS SDK")
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINUTE: Duration = Duration::from_secs(60);
+
+    /// Served at `served` with an hour left.
+    fn current(served: SystemTime) -> Current {
+        Current {
+            credentials: Credentials::new("AKID", "secret", None, Some(served + 60 * MINUTE), "t"),
+            since: Instant::now(),
+            left: Some(60 * MINUTE),
+        }
+    }
+
+    #[test]
+    fn served_credentials_age_by_both_clocks() {
+        let served = SystemTime::UNIX_EPOCH + Duration::from_secs(1_796_000_000);
+        let current = current(served);
+        // 50 min later by both clocks: 10 min left.
+        assert_eq!(
+            current.left(served + 50 * MINUTE, 50 * MINUTE),
+            Some(10 * MINUTE)
+        );
+        // 50 min later, but the system clock was set back an hour on the way: by it, 70 min
+        // would be left; the monotonic clock knows better.
+        assert_eq!(
+            current.left(served - 10 * MINUTE, 50 * MINUTE),
+            Some(10 * MINUTE)
+        );
+        // The machine slept 30 min (the monotonic clock stood still): the system clock knows.
+        assert_eq!(
+            current.left(served + 50 * MINUTE, 20 * MINUTE),
+            Some(10 * MINUTE)
+        );
+        // Past the expiry by either: nothing left.
+        assert_eq!(
+            current.left(served - 10 * MINUTE, 70 * MINUTE),
+            Some(Duration::ZERO)
+        );
     }
 }

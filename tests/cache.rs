@@ -1,12 +1,14 @@
 //! The credential cache, end to end: the Secret Service, kernel keyutils and file stores and
 //! the automatic fallbacks between them, reuse and refresh (min TTL), MFA asked once per
 //! session, single flight across processes, broken entries, `clear`, `list` and
-//! `credential-process`.
+//! `credential-process`; a cache directory that is not this user's alone (another user's,
+//! writable by others, links, special files), leftovers in `staging/`, a clock set back.
 //!
 //! Real parts only: moto on the wire (through the recording proxy of each [`TestEnv`]), the
 //! private gnome-keyring (on the private D-Bus) and the private kernel session keyring that
 //! `scripts/test` runs the tests in (see `with_private_keyring` in scripts/lib.sh), real
-//! processes (16 at once, one of them SIGKILLed) and a real terminal (tmux).
+//! processes (16 at once, one of them SIGKILLed), a real terminal (tmux), a second real Unix
+//! user (as root; `useradd`, removed again) and real clocks set by libfaketime.
 //!
 //! Isolation: every test has its own `XDG_CACHE_HOME` inside its TestEnv and its own
 //! `mfa_serial` (moto never checks it), so MFA sessions cached per (access key id, mfa_serial)
@@ -1371,24 +1373,30 @@ fn any_changed_input_is_a_miss() {
 }
 
 /// `--min-ttl` / `ASSUME_MIN_TTL` longer than what is left forces a refresh, shorter reuses;
-/// the refreshed entry replaces the file atomically (a new inode).
+/// the refreshed entry replaces the file atomically (a new inode). Time passing is played by
+/// [`common::age_file_entry`]: the entry then has 20 min left of its hour.
 #[test]
 fn min_ttl_decides_reuse() {
     let cx = Cx::new(Store::File);
     let key = cx.cache_key("plain");
+    let entry = cx.entry_path(&key);
     let (k1, calls, _) = cx.key_id_and_calls(&["plain"]);
     assert_eq!(actions(&calls), ["AssumeRole"]);
-    let inode1 = std::fs::metadata(cx.entry_path(&key)).unwrap().ino();
+    let inode1 = std::fs::metadata(&entry).unwrap().ino();
 
-    // 3600 s credentials: 30 min left is fine…
+    // 3600 s credentials: a 30 min minimum is fine while they are new…
     let (k, calls, _) = cx.key_id_and_calls(&["plain", "--min-ttl", "30m"]);
     assert!(calls.is_empty(), "{calls:?}");
     assert_eq!(k, k1);
-    // … 2 h is not.
-    let (k2, calls, _) = cx.key_id_and_calls(&["plain", "--min-ttl", "2h"]);
+    // … not once only 20 min are left; 10 min still are.
+    common::age_file_entry(&entry, 20 * 60);
+    let (k, calls, _) = cx.key_id_and_calls(&["plain", "--min-ttl", "10m"]);
+    assert!(calls.is_empty(), "{calls:?}");
+    assert_eq!(k, k1);
+    let (k2, calls, _) = cx.key_id_and_calls(&["plain", "--min-ttl", "30m"]);
     assert_eq!(actions(&calls), ["AssumeRole"]);
     assert_ne!(k2, k1);
-    let inode2 = std::fs::metadata(cx.entry_path(&key)).unwrap().ino();
+    let inode2 = std::fs::metadata(&entry).unwrap().ino();
     assert_ne!(
         inode1, inode2,
         "the entry was rewritten in place, not temp + rename"
@@ -1398,51 +1406,189 @@ fn min_ttl_decides_reuse() {
     assert!(calls.is_empty(), "{calls:?}");
     assert_eq!(k, k2);
 
-    // Seconds, too: less than 3600 s are left.
-    let (k3, calls, _) = cx.key_id_and_calls(&["plain", "--min-ttl", "3600"]);
+    // Seconds, too.
+    common::age_file_entry(&entry, 20 * 60);
+    let (k3, calls, _) = cx.key_id_and_calls(&["plain", "--min-ttl", "1500"]);
     assert_eq!(actions(&calls), ["AssumeRole"]);
     assert_ne!(k3, k2);
 
     // The variable.
+    common::age_file_entry(&entry, 20 * 60);
     let mut cmd = cx.cmd();
-    cmd.env("ASSUME_MIN_TTL", "90m");
+    cmd.env("ASSUME_MIN_TTL", "25m");
     let (k4, calls, _) = cx.key_id_and_calls_with(&mut cmd, &["plain"]);
     assert_eq!(actions(&calls), ["AssumeRole"]);
     assert_ne!(k4, k3);
+    common::age_file_entry(&entry, 20 * 60);
     let mut cmd = cx.cmd();
     cmd.env("ASSUME_MIN_TTL", "10m");
     let (k, calls, _) = cx.key_id_and_calls_with(&mut cmd, &["plain"]);
     assert!(calls.is_empty(), "{calls:?}");
     assert_eq!(k, k4);
+    // The flag wins over the variable.
+    let mut cmd = cx.cmd();
+    cmd.env("ASSUME_MIN_TTL", "10m");
+    let (k5, calls, _) = cx.key_id_and_calls_with(&mut cmd, &["plain", "--min-ttl", "25m"]);
+    assert_eq!(actions(&calls), ["AssumeRole"]);
+    assert_ne!(k5, k4);
     // credential-process honours it as well.
+    common::age_file_entry(&entry, 20 * 60);
     let calls = recorded_sts_calls(&cx.env, || {
         let out = cx
             .cmd()
             .args(["credential-process", "plain"])
-            .env("ASSUME_MIN_TTL", "2h")
+            .env("ASSUME_MIN_TTL", "25m")
             .output()
             .unwrap();
         assert_success(&["credential-process", "plain"], &out);
         let json = check_credential_process_json(&out.stdout);
-        assert_ne!(json["AccessKeyId"], Value::from(k4.as_str()));
+        assert_ne!(json["AccessKeyId"], Value::from(k5.as_str()));
     });
     assert_eq!(actions(&calls), ["AssumeRole"]);
 
-    // Relative to the real expiration: 2 h credentials survive a 90 min minimum.
+    // Relative to the real expiration: 2 h credentials survive a 90 min minimum until less
+    // than that is left.
     cx.env.write_config(&format!(
         "{}[profile long]\nrole_arn = {}\nsource_profile = alice\nduration_seconds = 7200\n",
         standard_config(&cx.mfa),
         moto().role_arn("ReadOnly")
     ));
+    let long = cx.entry_path(&cx.cache_key("long"));
     let (l1, calls, _) = cx.key_id_and_calls(&["long"]);
     assert_eq!(actions(&calls), ["AssumeRole"]);
     let (l, calls, _) = cx.key_id_and_calls(&["long", "--min-ttl", "90m"]);
     assert!(calls.is_empty(), "{calls:?}");
     assert_eq!(l, l1);
-    let (l, calls, _) = cx.key_id_and_calls(&["long", "--min-ttl", "3h"]);
+    common::age_file_entry(&long, 80 * 60);
+    let (l, calls, _) = cx.key_id_and_calls(&["long", "--min-ttl", "90m"]);
     assert_eq!(actions(&calls), ["AssumeRole"]);
     assert_ne!(l, l1);
     check_file_store_hygiene(&cx, &[]);
+}
+
+/// A minimum TTL that is not shorter than the session the credentials are made for could never
+/// be met: nothing would ever be reused (and 16 parallel callers would make 16 AssumeRole).
+/// It is refused before any STS call, naming where it came from; a shorter one, or a longer
+/// session, is fine. With an MFA session, the shorter of the two sessions counts.
+#[test]
+fn min_ttl_not_shorter_than_the_session_is_a_usage_error() {
+    let cx = Cx::new(Store::File);
+    // Its own MFA device: not the 8 h session `admin` makes below.
+    let brief_mfa = format!("{}-brief", cx.mfa);
+    cx.env.write_config(&format!(
+        "{}[profile long]\nrole_arn = {}\nsource_profile = alice\nduration_seconds = 7200\n\
+         [profile brief-first]\nrole_arn = {}\nsource_profile = alice\nmfa_serial = {}\n\
+         duration_seconds = 900\n\
+         [profile brief]\nrole_arn = {}\nsource_profile = brief-first\nmfa_session_duration = 15m\n",
+        standard_config(&cx.mfa),
+        moto().role_arn("ReadOnly"),
+        moto().role_arn("ReadOnly"),
+        brief_mfa,
+        moto().role_arn("Administrators"),
+    ));
+    let refused: Vec<(Vec<&str>, Option<&str>, &str)> = vec![
+        (vec!["plain", "--min-ttl", "2h"], None, "--min-ttl 2h"),
+        (vec!["plain", "--min-ttl", "1h"], None, "--min-ttl 1h"),
+        (vec!["plain", "--min-ttl", "3600"], None, "--min-ttl 1h"),
+        (vec!["plain"], Some("2h"), "ASSUME_MIN_TTL=2h"),
+        (
+            vec!["plain", "--no-cache", "--min-ttl", "2h"],
+            None,
+            "--min-ttl",
+        ),
+        (
+            vec!["plain", "--duration", "30m", "--min-ttl", "45m"],
+            None,
+            "--min-ttl",
+        ),
+        (vec!["long", "--min-ttl", "2h"], None, "--min-ttl 2h"),
+        (
+            vec!["credential-process", "plain", "--min-ttl", "2h"],
+            None,
+            "--min-ttl",
+        ),
+        (
+            vec!["credential-process", "plain"],
+            Some("90m"),
+            "ASSUME_MIN_TTL=90m",
+        ),
+        (
+            vec!["exec", "plain", "--min-ttl", "2h", "--", "true"],
+            None,
+            "--min-ttl",
+        ),
+        (
+            vec!["brief", "--min-ttl", "20m", "--token-code", "123456"],
+            None,
+            "mfa_session_duration",
+        ),
+    ];
+    for (args, variable, named) in &refused {
+        let calls = recorded_sts_calls(&cx.env, || {
+            let mut cmd = cx.cmd();
+            if let Some(value) = variable {
+                cmd.env("ASSUME_MIN_TTL", value);
+            }
+            let out = cmd.args(args).output().unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(
+                out.status.code(),
+                Some(2),
+                "{args:?} {variable:?}: {stderr}"
+            );
+            assert!(out.stdout.is_empty(), "{args:?}: stdout {:?}", out.stdout);
+            let lines: Vec<&str> = stderr.lines().collect();
+            assert_eq!(lines.len(), 1, "{args:?}: one line: {stderr}");
+            assert!(lines[0].starts_with("assume: "), "{stderr}");
+            assert!(
+                lines[0].contains(named),
+                "{args:?}: does not name {named}: {stderr}"
+            );
+            assert!(
+                lines[0].contains("use a shorter"),
+                "{args:?}: what to do? {stderr}"
+            );
+            assert!(!stderr.contains("panicked"), "{stderr}");
+        });
+        assert!(
+            calls.is_empty(),
+            "{args:?}: STS calls before the refusal: {calls:?}"
+        );
+    }
+    let out = cx.run(&["plain", "--min-ttl", "2h"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--duration"), "{stderr}");
+    let mut cmd = cx.cmd();
+    cmd.env("ASSUME_MIN_TTL", "2h");
+    let out = cmd.arg("plain").output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--duration"), "{stderr}");
+
+    // Shorter than the session: accepted, and the credentials are then reused.
+    let (k, calls, _) = cx.key_id_and_calls(&["plain", "--min-ttl", "59m"]);
+    assert_eq!(actions(&calls), ["AssumeRole"]);
+    let (again, calls, _) = cx.key_id_and_calls(&["plain", "--min-ttl", "59m"]);
+    assert!(calls.is_empty(), "{calls:?}");
+    assert_eq!(again, k);
+    // A longer session makes room for a longer minimum.
+    let (_, calls, _) = cx.key_id_and_calls(&["plain", "--min-ttl", "2h", "--duration", "3h"]);
+    assert_eq!(actions(&calls), ["AssumeRole"]);
+    assert_eq!(calls[0]["DurationSeconds"], "10800");
+    let (_, calls, _) = cx.key_id_and_calls(&["long", "--min-ttl", "90m"]);
+    assert_eq!(actions(&calls), ["AssumeRole"]);
+    // An MFA session of 8 h (the default) leaves room for 20 min; one of 15 min (in a chain
+    // whose first role asks for 15 min, so the session serves it) for 10 min.
+    let (_, calls, _) =
+        cx.key_id_and_calls(&["admin", "--min-ttl", "20m", "--token-code", "123456"]);
+    assert_eq!(actions(&calls), ["GetSessionToken", "AssumeRole"]);
+    let (_, calls, _) =
+        cx.key_id_and_calls(&["brief", "--min-ttl", "10m", "--token-code", "123456"]);
+    assert_eq!(
+        actions(&calls),
+        ["GetSessionToken", "AssumeRole", "AssumeRole"],
+        "{calls:?}"
+    );
+    assert_eq!(calls[0]["DurationSeconds"], "900");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1930,7 +2076,7 @@ fn failed_refresh_keeps_the_old_entry() {
     drop(closed);
     let out = cx
         .cmd()
-        .args(["admin", "--min-ttl", "2h", "--token-code", "123456"])
+        .args(["admin", "--token-code", "123456"])
         .env(
             "AWS_ENDPOINT_URL",
             format!("http://127.0.0.1:{closed_port}"),
@@ -1954,6 +2100,17 @@ fn failed_refresh_keeps_the_old_entry() {
         cx.key_id_and_calls_with(&mut cmd, &["admin", "--token-code", "123456"]);
     assert_eq!(actions(&calls).last(), Some(&"AssumeRole"), "{calls:?}");
     assert_ne!(cached, first, "another endpoint is another entry");
+    // Time passes: 20 min left, so a 30 min minimum asks for a refresh of this very entry.
+    let out = cx
+        .cmd()
+        .args(["explain", "admin", "--output", "json"])
+        .env("AWS_ENDPOINT_URL", &endpoint)
+        .output()
+        .unwrap();
+    let explained: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let forwarded = cx.entry_path(explained["cache_key"].as_str().unwrap());
+    common::age_file_entry(&forwarded, 20 * 60);
+    let aged = std::fs::read(&forwarded).unwrap();
     fwd.close();
     let mut probe = TcpStream::connect(("127.0.0.1", fwd.port)).unwrap();
     probe
@@ -1965,8 +2122,8 @@ fn failed_refresh_keeps_the_old_entry() {
         "the forwarder still answers"
     );
     for args in [
-        vec!["admin", "--min-ttl", "2h", "--token-code", "123456"],
-        vec!["admin", "--min-ttl", "2h"],
+        vec!["admin", "--min-ttl", "30m", "--token-code", "123456"],
+        vec!["admin", "--min-ttl", "30m"],
     ] {
         let out = cx
             .cmd()
@@ -1977,12 +2134,564 @@ fn failed_refresh_keeps_the_old_entry() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(5), "{args:?}: {stderr}");
         assert!(out.stdout.is_empty());
+        assert_eq!(std::fs::read(&forwarded).unwrap(), aged, "{args:?}");
     }
     // Default min TTL, STS still unreachable: the old entry.
     let mut cmd = cx.cmd();
     cmd.env("AWS_ENDPOINT_URL", &endpoint);
     let (vars, stderr) = cx.exports_with(&mut cmd, &["admin"]);
     assert_eq!(vars["AWS_ACCESS_KEY_ID"], cached, "{stderr}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// 13. A cache directory that is not this user's alone; leftovers in staging/
+// ---------------------------------------------------------------------------------------------
+
+/// What a planted entry hands out; never to be exported.
+const PLANTED_KEY_ID: &str = "ASIAPLANTEDBYANOTHER";
+
+/// A well-formed entry, as the file store writes them, with credentials nobody got from STS.
+fn planted_entry() -> String {
+    let now = common::unix_now();
+    serde_json::json!({
+        "version": 1,
+        "kind": "role",
+        "profile": "plain",
+        "access_key_id": PLANTED_KEY_ID,
+        "secret_access_key": "planted-secret",
+        "session_token": "planted-token",
+        "expires_at": now + 86_400,
+        "written_at": now - 60,
+    })
+    .to_string()
+}
+
+/// `dir` (mode 0700) with `entries/KEY.json` a planted entry and a `fallback` marker that
+/// sends automatic mode to the file store.
+fn plant(dir: &Path, key: &str) {
+    std::fs::create_dir_all(dir.join("entries")).unwrap();
+    std::fs::write(
+        dir.join("entries").join(format!("{key}.json")),
+        planted_entry(),
+    )
+    .unwrap();
+    std::fs::write(dir.join("fallback"), "file").unwrap();
+    for d in [dir.to_path_buf(), dir.join("entries")] {
+        std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o700)).unwrap();
+    }
+}
+
+fn is_root() -> bool {
+    let out = Command::new("id").arg("-u").output().expect("run id");
+    String::from_utf8_lossy(&out.stdout).trim() == "0"
+}
+
+/// A second local user for one test, removed again on drop (also when the test fails).
+struct OtherUser {
+    name: String,
+    uid: u32,
+}
+
+impl OtherUser {
+    /// `None` (said on stderr) when this is not root: only root can add a user and hand it files.
+    fn new() -> Option<OtherUser> {
+        if !is_root() {
+            eprintln!("skipped: not root");
+            return None;
+        }
+        let name = format!("assume-{}", unique_suffix());
+        // useradd locks /etc/passwd; a parallel test may hold that lock for a moment.
+        let mut last = String::new();
+        let added = common::wait_until(Duration::from_secs(20), || {
+            let out = Command::new("useradd")
+                .args(["-M", "-s", "/usr/sbin/nologin", &name])
+                .stdin(Stdio::null())
+                .output()
+                .expect("run useradd");
+            last = String::from_utf8_lossy(&out.stderr).into_owned();
+            out.status.success()
+        });
+        assert!(added, "useradd {name} failed: {last}");
+        let mut user = OtherUser { name, uid: 0 };
+        let out = Command::new("id")
+            .args(["-u", &user.name])
+            .output()
+            .unwrap();
+        user.uid = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+        Some(user)
+    }
+
+    /// Hands `path` and everything under it (links themselves, not what they point to) to
+    /// this user.
+    fn give(&self, path: &Path) {
+        let owner = format!("{}:{}", self.name, self.name);
+        let out = Command::new("chown")
+            .args(["-hR", &owner])
+            .arg(path)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+impl Drop for OtherUser {
+    fn drop(&mut self) {
+        let _ = common::wait_until(Duration::from_secs(20), || {
+            Command::new("userdel")
+                .arg(&self.name)
+                .stdin(Stdio::null())
+                .output()
+                .is_ok_and(|out| out.status.success())
+        });
+    }
+}
+
+/// Exit 6, nothing on stdout, and one line (keyctl's own aside) `assume: WHAT…: remove it or
+/// set XDG_CACHE_HOME to a private directory`.
+fn assert_refused(out: &Output, what: &str) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(6), "{what}: {stderr}");
+    assert!(
+        out.stdout.is_empty(),
+        "{what}: stdout {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let lines: Vec<&str> = stderr
+        .lines()
+        .filter(|l| !l.starts_with("Joined session keyring"))
+        .collect();
+    assert_eq!(lines.len(), 1, "{what}: one line: {stderr}");
+    assert!(
+        lines[0].starts_with(&format!("assume: {what}")),
+        "expected `assume: {what}…`: {stderr}"
+    );
+    assert!(
+        lines[0].ends_with("remove it or set XDG_CACHE_HOME to a private directory"),
+        "{stderr}"
+    );
+}
+
+/// Entries planted in another user's cache directory (a shared XDG_CACHE_HOME, or root with
+/// someone's HOME) are never used. With the file store forced, or left as the only store, that
+/// is an error naming the directory and its owner; with a keyring to cache in, the directory
+/// (and the fallback marker planted there to lead to the planted entry) is passed over, said.
+#[test]
+fn another_users_cache_directory_is_refused() {
+    let Some(other) = OtherUser::new() else {
+        return;
+    };
+    for store in [Store::File, Store::FileFallback] {
+        let cx = Cx::new(store);
+        let key = cx.cache_key("plain");
+        plant(&cx.cache_dir(), &key);
+        other.give(&cx.cache_dir());
+        let calls = recorded_sts_calls(&cx.env, || {
+            let out = cx.run(&["plain"]);
+            assert_refused(
+                &out,
+                &format!(
+                    "the cache directory {} is owned by uid {}",
+                    cx.cache_dir().display(),
+                    other.uid
+                ),
+            );
+        });
+        assert!(calls.is_empty(), "{store:?}: {calls:?}");
+    }
+
+    let cx = Cx::new(Store::SecretService);
+    let key = cx.cache_key("plain");
+    plant(&cx.cache_dir(), &key);
+    other.give(&cx.cache_dir());
+    let (id, calls, stderr) = cx.key_id_and_calls(&["plain"]);
+    assert_ne!(id, PLANTED_KEY_ID, "the planted entry was used: {stderr}");
+    assert_eq!(actions(&calls), ["AssumeRole"], "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "assume: the cache directory {} is owned by uid {}",
+            cx.cache_dir().display(),
+            other.uid
+        )),
+        "not said: {stderr}"
+    );
+    assert!(secret_service_lookup(&key).is_some_and(|s| s.contains(&id)));
+    let (again, calls, _) = cx.key_id_and_calls(&["plain"]);
+    assert!(calls.is_empty(), "{calls:?}");
+    assert_eq!(again, id);
+}
+
+/// A cache directory that others can write (a careless chmod, a shared directory) is refused,
+/// whatever it holds. A world-writable sticky XDG_CACHE_HOME (as /tmp is) is fine: the
+/// directory `assume` makes in it is its own, 0700, and so are the parents it makes.
+#[test]
+fn cache_directory_writable_by_others_is_refused() {
+    for mode in [0o777, 0o770, 0o703] {
+        let cx = Cx::new(Store::File);
+        let key = cx.cache_key("plain");
+        plant(&cx.cache_dir(), &key);
+        std::fs::set_permissions(cx.cache_dir(), std::fs::Permissions::from_mode(mode)).unwrap();
+        let calls = recorded_sts_calls(&cx.env, || {
+            let out = cx.run(&["plain"]);
+            assert_refused(
+                &out,
+                &format!(
+                    "the cache directory {} is writable by others (mode {mode:o})",
+                    cx.cache_dir().display()
+                ),
+            );
+        });
+        assert!(calls.is_empty(), "{mode:o}: {calls:?}");
+        // Not "fixed" behind the user's back either.
+        assert_eq!(mode_of(&cx.cache_dir()), mode);
+    }
+
+    let cx = Cx::new(Store::File);
+    std::fs::create_dir_all(&cx.cache_home).unwrap();
+    std::fs::set_permissions(&cx.cache_home, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    let (first, calls, _) = cx.key_id_and_calls(&["plain"]);
+    assert_eq!(actions(&calls), ["AssumeRole"]);
+    assert_eq!(mode(&cx.cache_dir()), 0o700);
+    let (again, calls, _) = cx.key_id_and_calls(&["plain"]);
+    assert!(calls.is_empty(), "{calls:?}");
+    assert_eq!(again, first);
+
+    let cx = Cx::new(Store::File);
+    let mut cmd = cx.cmd();
+    let deep = cx.env.root().join("made").join("by").join("assume");
+    cmd.env("XDG_CACHE_HOME", &deep);
+    cx.key_id_and_calls_with(&mut cmd, &["plain"]);
+    for dir in [
+        cx.env.root().join("made"),
+        cx.env.root().join("made").join("by"),
+        deep.clone(),
+        deep.join("assume"),
+    ] {
+        assert_eq!(mode(&dir), 0o700, "{}", dir.display());
+    }
+}
+
+/// The permission bits with the sticky bit (`mode` masks it off).
+fn mode_of(path: &Path) -> u32 {
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o7777
+}
+
+/// No link in the cache directory is followed: `entries`, `locks`, `staging`, `index.json` or
+/// `fallback` as a symbolic link to something elsewhere is refused, naming it, before any STS
+/// call, and what it points to stays as it was (not read from, written, chmodded).
+#[test]
+fn links_in_the_cache_directory_are_refused() {
+    for store in [Store::File, Store::FileFallback] {
+        for name in ["entries", "locks", "staging", "index.json", "fallback"] {
+            let cx = Cx::new(store);
+            let key = cx.cache_key("plain");
+            let dir = cx.cache_dir();
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+            let victim = cx.env.root().join("victim");
+            let is_dir = !name.contains('.') && name != "fallback";
+            if is_dir {
+                std::fs::create_dir(&victim).unwrap();
+                std::fs::write(victim.join(format!("{key}.json")), planted_entry()).unwrap();
+                std::fs::set_permissions(&victim, std::fs::Permissions::from_mode(0o755)).unwrap();
+            } else {
+                std::fs::write(&victim, "victim\n").unwrap();
+                std::fs::set_permissions(&victim, std::fs::Permissions::from_mode(0o644)).unwrap();
+            }
+            let before: Vec<PathBuf> = files_under(&victim);
+            std::os::unix::fs::symlink(&victim, dir.join(name)).unwrap();
+            let calls = recorded_sts_calls(&cx.env, || {
+                let out = cx.run(&["plain"]);
+                let what = if is_dir {
+                    format!(
+                        "the cache directory {}/{name} is a symbolic link",
+                        dir.display()
+                    )
+                } else {
+                    format!("the cache file {}/{name} is a symbolic link", dir.display())
+                };
+                assert_refused(&out, &what);
+            });
+            assert!(calls.is_empty(), "{store:?} {name}: {calls:?}");
+            if is_dir {
+                assert_eq!(
+                    mode(&victim),
+                    0o755,
+                    "{store:?} {name}: chmodded what it points to"
+                );
+                assert_eq!(files_under(&victim), before, "{store:?} {name}");
+                assert_eq!(
+                    std::fs::read_to_string(victim.join(format!("{key}.json"))).unwrap(),
+                    std::fs::read_to_string(&before[0]).unwrap()
+                );
+            } else {
+                assert_eq!(mode(&victim), 0o644, "{store:?} {name}");
+                assert_eq!(
+                    std::fs::read_to_string(&victim).unwrap(),
+                    "victim\n",
+                    "{store:?} {name}: wrote through the link"
+                );
+            }
+            assert!(
+                std::fs::symlink_metadata(dir.join(name))
+                    .unwrap()
+                    .file_type()
+                    .is_symlink(),
+                "{store:?} {name}: the link was replaced"
+            );
+        }
+    }
+}
+
+/// An entry that is not a small regular file of this user's is not read: a FIFO (a reader
+/// would block forever), a link to /dev/zero (endless) or to an entry elsewhere, a sparse
+/// 8 GiB file. Each is a miss with a warning, and the refresh puts a real entry in its place.
+/// `assume` runs under a 2 GiB address-space limit, so a reader that tried anyway fails here
+/// instead of eating the machine's memory.
+#[test]
+fn entries_that_are_not_small_regular_files_are_not_read() {
+    let cx = Cx::new(Store::File);
+    let key = cx.cache_key("plain");
+    let entry = cx.entry_path(&key);
+    cx.ok(&["plain"]);
+    let elsewhere = cx.env.root().join("elsewhere.json");
+    let planted = planted_entry();
+    std::fs::write(&elsewhere, &planted).unwrap();
+    for what in [
+        "a FIFO",
+        "a link to /dev/zero",
+        "a link to an entry elsewhere",
+        "a sparse 8 GiB file",
+    ] {
+        std::fs::remove_file(&entry).unwrap();
+        match what {
+            "a FIFO" => {
+                let made = Command::new("mkfifo").arg(&entry).status().unwrap();
+                assert!(made.success());
+            }
+            "a link to /dev/zero" => std::os::unix::fs::symlink("/dev/zero", &entry).unwrap(),
+            "a link to an entry elsewhere" => {
+                std::os::unix::fs::symlink(&elsewhere, &entry).unwrap()
+            }
+            _ => std::fs::File::create(&entry)
+                .unwrap()
+                .set_len(8 << 30)
+                .unwrap(),
+        }
+        let mut out = None;
+        let calls = recorded_sts_calls(&cx.env, || {
+            let mut cmd = assert_cmd::Command::new("sh");
+            cmd.args(["-c", "ulimit -v 2097152 && exec \"$0\" \"$@\""])
+                .arg(assume_bin())
+                .arg("plain")
+                .env_clear()
+                .envs(cx.vars())
+                .current_dir(cx.env.home())
+                .timeout(Duration::from_secs(20));
+            out = Some(cmd.output().unwrap());
+        });
+        let out = out.unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_success(&["plain"], &out);
+        assert!(
+            !String::from_utf8_lossy(&out.stdout).contains(PLANTED_KEY_ID),
+            "{what}: the entry it points to was used"
+        );
+        assert!(
+            stderr.contains("ignoring an unreadable cache entry"),
+            "{what}: no warning: {stderr}"
+        );
+        assert_eq!(actions(&calls), ["AssumeRole"], "{what}: {stderr}");
+        let meta = std::fs::symlink_metadata(&entry).unwrap();
+        assert!(meta.file_type().is_file(), "{what}: not replaced");
+        assert!(meta.len() < 4096, "{what}: not replaced");
+        let (_, calls, _) = cx.key_id_and_calls(&["plain"]);
+        assert!(calls.is_empty(), "{what}: {calls:?}");
+    }
+    assert_eq!(std::fs::read_to_string(&elsewhere).unwrap(), planted);
+}
+
+/// The second look, after waiting for another refresh's lock, opens the directory afresh: an
+/// `entries/` swapped for a link to planted entries while this caller waited is refused, not
+/// read through a store opened before.
+#[test]
+fn the_look_after_the_lock_checks_the_directory_again() {
+    let cx = Cx::new(Store::File);
+    let key = cx.cache_key("plain");
+    let dir = cx.cache_dir();
+    let locks = dir.join("locks");
+    std::fs::create_dir_all(&locks).unwrap();
+    for d in [&dir, &locks] {
+        std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o700)).unwrap();
+    }
+    // This test holds the refresh lock, as another `assume` would.
+    let lock = std::fs::File::create(locks.join(format!("{key}.lock"))).unwrap();
+    lock.lock().unwrap();
+    let mut child = cx
+        .std_cmd()
+        .args(["-v", "plain"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (lines, seen) = std::sync::mpsc::channel();
+    let stderr = child.stderr.take().unwrap();
+    let reader = thread::spawn(move || {
+        use std::io::BufRead;
+        let mut all = Vec::new();
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = lines.send(line.clone());
+            all.push(line);
+        }
+        all
+    });
+    let waiting = common::poll_until(WAIT, || {
+        seen.try_iter()
+            .any(|line| line.contains("waiting for it"))
+            .then_some(())
+    });
+    if waiting.is_none() {
+        let _ = child.kill();
+    }
+    assert!(waiting.is_some(), "never waited for the lock");
+
+    // While it waits: entries/ becomes a link to a directory of planted entries.
+    let planted = cx.env.root().join("planted");
+    std::fs::create_dir(&planted).unwrap();
+    std::fs::write(planted.join(format!("{key}.json")), planted_entry()).unwrap();
+    std::fs::rename(dir.join("entries"), dir.join("entries-before")).unwrap();
+    std::os::unix::fs::symlink(&planted, dir.join("entries")).unwrap();
+    drop(lock);
+
+    let done = common::wait_until(RUN_TIMEOUT, || child.try_wait().unwrap().is_some());
+    if !done {
+        let _ = child.kill();
+    }
+    let out = child.wait_with_output().unwrap();
+    let stderr = reader.join().unwrap().join("\n");
+    assert!(done, "still running after the lock was released: {stderr}");
+    assert!(
+        !String::from_utf8_lossy(&out.stdout).contains(PLANTED_KEY_ID),
+        "the planted entry was used: {stderr}"
+    );
+    assert_eq!(out.status.code(), Some(6), "{stderr}");
+    assert!(out.stdout.is_empty());
+    let last = stderr.lines().last().unwrap_or_default();
+    assert_eq!(
+        last,
+        format!(
+            "assume: the cache directory {}/entries is a symbolic link: remove it or set \
+             XDG_CACHE_HOME to a private directory",
+            dir.display()
+        ),
+        "{stderr}"
+    );
+}
+
+/// A writer killed between writing and renaming leaves its file in `staging/`: each write
+/// sweeps the ones older than a minute (a younger one may be another writer's, still at work),
+/// and `clear --all` removes them all.
+#[test]
+fn stale_staging_files_are_swept() {
+    let cx = Cx::new(Store::File);
+    cx.ok(&["plain"]);
+    let staging = cx.cache_dir().join("staging");
+    assert!(staging.is_dir(), "no {}", staging.display());
+    let stale = staging.join("left-behind");
+    let fresh = staging.join("in-progress");
+    for file in [&stale, &fresh] {
+        std::fs::write(file, planted_entry()).unwrap();
+    }
+    let ten_minutes_ago = std::time::SystemTime::now() - Duration::from_secs(600);
+    std::fs::File::options()
+        .write(true)
+        .open(&stale)
+        .unwrap()
+        .set_modified(ten_minutes_ago)
+        .unwrap();
+
+    // A hit writes nothing, so sweeps nothing.
+    cx.ok(&["plain"]);
+    assert!(stale.exists());
+    // A write does.
+    cx.ok(&["clear", "plain"]);
+    let (_, calls, _) = cx.key_id_and_calls(&["plain"]);
+    assert_eq!(actions(&calls), ["AssumeRole"]);
+    assert!(!stale.exists(), "a stale staging file survived a write");
+    assert!(
+        fresh.exists(),
+        "a young staging file (another writer's?) was swept"
+    );
+
+    cx.ok(&["clear", "--all"]);
+    assert_eq!(
+        files_under(&staging),
+        Vec::<PathBuf>::new(),
+        "clear --all left them"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// 14. A clock that cannot be trusted
+// ---------------------------------------------------------------------------------------------
+
+/// `assume ARGS` under libfaketime's clock `spec` (`faketime`, Debian package faketime).
+fn faketime(cx: &Cx, spec: &str) -> assert_cmd::Command {
+    assert!(
+        Command::new("faketime").arg("--help").output().is_ok(),
+        "faketime is missing (Debian: apt-get install faketime; scripts/test installs it)"
+    );
+    let mut cmd = assert_cmd::Command::new("faketime");
+    cmd.args(["-f", spec])
+        .arg(assume_bin())
+        .env_clear()
+        .envs(cx.vars())
+        .env("FAKETIME_DONT_FAKE_MONOTONIC", "1")
+        .current_dir(cx.env.home())
+        .timeout(RUN_TIMEOUT);
+    cmd
+}
+
+/// Reuse is decided by the clock, so a clock that cannot be trusted reuses nothing. Set back
+/// to before an entry was written, the entry would look younger than it is and be used past its
+/// real expiry; before 1970, every entry would look valid. Both are a miss, said under -v.
+#[test]
+fn a_clock_set_back_reuses_nothing() {
+    let cx = Cx::new(Store::File);
+    let (first, calls, _) = cx.key_id_and_calls(&["plain"]);
+    assert_eq!(actions(&calls), ["AssumeRole"]);
+
+    let (after, calls, stderr) =
+        cx.key_id_and_calls_with(&mut faketime(&cx, "-1h"), &["-v", "plain"]);
+    assert_eq!(
+        actions(&calls),
+        ["AssumeRole"],
+        "an hour back: reused: {stderr}"
+    );
+    assert_ne!(after, first);
+    assert!(stderr.contains("clock"), "-v says why: {stderr}");
+    // The entry written then is used again once the clock is right (it was written before now).
+    let (again, calls, _) = cx.key_id_and_calls(&["plain"]);
+    assert!(calls.is_empty(), "{calls:?}");
+    assert_eq!(again, after);
+
+    let out = faketime(&cx, "@1969-12-31 12:00:00")
+        .args(["-v", "plain"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !String::from_utf8_lossy(&out.stdout).contains(&after),
+        "before 1970: reused: {stderr}"
+    );
+    assert!(stderr.contains("1970"), "-v says why: {stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1569,11 +1569,20 @@ fn kill_9_during_refresh_leaves_no_stuck_lock_or_half_entry() {
     );
     all_entries_parse(&cache_home);
 
-    // Kills at staggered moments of refreshes that do write (--min-ttl longer than a session).
+    // Kills at staggered moments of refreshes that do write (the entry cleared first).
     for i in 0..20u64 {
+        let cleared = env
+            .std_cmd()
+            .args(["clear", "plain"])
+            .env("ASSUME_CACHE", "file")
+            .env("XDG_CACHE_HOME", &cache_home)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(cleared.status.success(), "{}", text(&cleared.stderr));
         let mut child = env
             .std_cmd()
-            .args(["plain", "--min-ttl", "2h"])
+            .arg("plain")
             .env("ASSUME_CACHE", "file")
             .env("XDG_CACHE_HOME", &cache_home)
             .stdin(Stdio::null())
@@ -1617,6 +1626,8 @@ fn failed_refresh_keeps_the_old_entry() {
     let (first, _) = succeed(&mut cmd(&["plain"]));
     let entries = entry_files(&cache_home);
     assert_eq!(entries.len(), 1, "{entries:?}");
+    // Time passes: 20 min left, so a 30 min minimum asks for a refresh of this very entry.
+    common::age_file_entry(&entries[0], 20 * 60);
     let before = std::fs::read(&entries[0]).unwrap();
 
     for (code, fault, expected) in [
@@ -1628,7 +1639,7 @@ fn failed_refresh_keeps_the_old_entry() {
             "text/xml",
             sts_error_body(fault, "injected"),
         ));
-        let out = cmd(&["plain", "--min-ttl", "2h"]).output().unwrap();
+        let out = cmd(&["plain", "--min-ttl", "30m"]).output().unwrap();
         let problems = check_failure(&out, code, expected);
         assert!(
             problems.is_empty(),
@@ -1642,7 +1653,7 @@ fn failed_refresh_keeps_the_old_entry() {
         );
     }
     server.set(Mode::Silent);
-    let out = cmd(&["plain", "--min-ttl", "2h"]).output().unwrap();
+    let out = cmd(&["plain", "--min-ttl", "30m"]).output().unwrap();
     assert!(
         check_failure(&out, 5, "did not answer in time").is_empty(),
         "{}",
@@ -1679,6 +1690,8 @@ fn full_disk_is_an_error_not_corruption() {
     let (first, _) = succeed(&mut cmd(&["plain"]));
     let entries = entry_files(&cache_home);
     assert_eq!(entries.len(), 1, "{entries:?}");
+    // Time passes: 20 min left, so a 30 min minimum asks for a refresh (which must write).
+    common::age_file_entry(&entries[0], 20 * 60);
     let before = std::fs::read(&entries[0]).unwrap();
     // Fill the disk.
     let mut filler = std::fs::File::create(cache_home.join("filler")).unwrap();
@@ -1686,7 +1699,7 @@ fn full_disk_is_an_error_not_corruption() {
     while filler.write_all(&block).is_ok() {}
     drop(filler);
 
-    let out = cmd(&["plain", "--min-ttl", "2h"]).output().unwrap();
+    let out = cmd(&["plain", "--min-ttl", "30m"]).output().unwrap();
     let stderr = text(&out.stderr);
     eprintln!("full disk: exit {:?}, stderr {stderr:?}", out.status.code());
     assert!(
@@ -1796,7 +1809,9 @@ fn no_secret_in_outputs_files_or_argv() {
             false,
         ),
         (vec!["console", "-v", "plain", "--print"], false),
-        (vec!["-v", "plain", "--min-ttl", "2h"], true),
+        // A refresh that writes the entry, under -v.
+        (vec!["clear", "plain"], false),
+        (vec!["-v", "plain"], true),
         (vec!["clear", "-v", "plain"], false),
         (vec!["clear", "-v", "--all"], false),
     ];

@@ -1,11 +1,15 @@
 //! The credential cache: entries in the first store that answers (or the one `ASSUME_CACHE`
 //! names), an index of what is cached (no secrets) for `list` and `clear`, and one OS file
-//! lock per entry so that concurrent refreshes of one chain make one STS call.
+//! lock per entry so that concurrent refreshes of one chain make one STS call. The cache
+//! directory is used only while it is this user's alone (see [`dir`]), and an entry only while
+//! the clock can be trusted to say it is still good.
 
+mod dir;
 mod store;
 
+use std::cell::Cell;
 use std::collections::BTreeMap;
-use std::fs::{self, File, OpenOptions};
+use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -13,6 +17,7 @@ use aws_credential_types::Credentials;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
+use dir::Dir;
 pub use store::{CredentialStore, FileStore, KeyringStore, StoreError, StoreKind};
 
 use crate::config::Env;
@@ -52,7 +57,8 @@ pub enum EntryKind {
     MfaSession,
 }
 
-/// A cached entry as stored: the credentials and their absolute expiration.
+/// A cached entry as stored: the credentials, their absolute expiration, and when it was
+/// written.
 #[derive(Serialize, Deserialize)]
 struct Stored {
     version: u32,
@@ -61,9 +67,13 @@ struct Stored {
     access_key_id: String,
     secret_access_key: Zeroizing<String>,
     session_token: Option<Zeroizing<String>>,
-    /// Seconds since the Unix epoch. Only the absolute time is trusted, so a clock that jumped
-    /// can make an entry look older or younger but never reuses it past its real expiry.
+    /// Seconds since the Unix epoch, as STS said.
     expires_at: u64,
+    /// Seconds since the Unix epoch by this machine's clock when the entry was written. A clock
+    /// that reads earlier was set back since, and cannot say how much is really left: a miss.
+    /// Missing in entries of older versions, which are then a miss too.
+    #[serde(default)]
+    written_at: Option<u64>,
 }
 
 const ENTRY_VERSION: u32 = 1;
@@ -77,11 +87,53 @@ pub struct IndexEntry {
     pub expires_at: u64,
 }
 
-pub fn unix_now() -> u64 {
+/// Seconds since the Unix epoch by the system clock; `None` when it reads before 1970, when
+/// no cache entry can be judged.
+pub fn clock() -> Option<u64> {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
+        .ok()
         .map(|d| d.as_secs())
-        .unwrap_or_default()
+}
+
+/// [`clock`], 0 before 1970: for showing times, never for judging an entry.
+pub fn unix_now() -> u64 {
+    clock().unwrap_or_default()
+}
+
+/// What the clock says of an entry that expires at `expires_at` and was written at
+/// `written_at`, when it is `now`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Age {
+    /// Lives longer than the minimum: reused. The seconds left.
+    Fresh(u64),
+    /// Lives no longer than the minimum: refreshed. The seconds left.
+    TooShort(u64),
+    /// The clock reads before 1970: it cannot tell what is left.
+    NoClock,
+    /// Written this many seconds "after now": the clock was set back since, so what is left
+    /// by it may be more than what is really left.
+    WrittenLater(u64),
+    /// Written by an older `assume`, which did not record when.
+    Undated,
+}
+
+fn age(expires_at: u64, written_at: Option<u64>, now: Option<u64>, min_ttl: u64) -> Age {
+    let Some(now) = now else {
+        return Age::NoClock;
+    };
+    let Some(written_at) = written_at else {
+        return Age::Undated;
+    };
+    if now < written_at {
+        return Age::WrittenLater(written_at - now);
+    }
+    let left = expires_at.saturating_sub(now);
+    if left <= min_ttl {
+        Age::TooShort(left)
+    } else {
+        Age::Fresh(left)
+    }
 }
 
 pub fn unix_seconds(time: SystemTime) -> u64 {
@@ -90,22 +142,16 @@ pub fn unix_seconds(time: SystemTime) -> u64 {
         .unwrap_or_default()
 }
 
-/// Creates `dir` (and parents) with mode 0700, and tightens it if it exists.
+/// Creates `dir` (and the missing parents) with mode 0700, or checks the one there: it must
+/// be this user's alone, not a link (it is then made 0700 if others could read it).
 pub fn private_dir(dir: &Path) -> Result<(), StoreError> {
-    let fail = |e: std::io::Error| StoreError(format!("cannot use {}: {e}", dir.display()));
-    let mut builder = fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
-        builder.mode(0o700);
-        builder.create(dir).map_err(fail)?;
-        fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(fail)?;
-    }
-    #[cfg(not(unix))]
-    builder.create(dir).map_err(fail)?;
-    Ok(())
+    Dir::open(dir, true).map(drop)
 }
+
+/// The most of the index that is read.
+const MAX_INDEX: u64 = 1024 * 1024;
+/// The most of the fallback marker that is read.
+const MAX_MARKER: u64 = 64;
 
 /// The cache directory: `$XDG_CACHE_HOME/assume` (or the platform's cache directory).
 pub fn cache_dir(env: &Env) -> Option<PathBuf> {
@@ -121,6 +167,9 @@ pub struct Lock {
     _file: Option<File>,
 }
 
+/// An entry's bytes, or why they cannot be read (a miss that is said, like a corrupt entry).
+type Found = std::result::Result<Zeroizing<Vec<u8>>, String>;
+
 pub struct Cache {
     mode: Mode,
     dir: Option<PathBuf>,
@@ -130,6 +179,8 @@ pub struct Cache {
     passed_over: Vec<(StoreKind, String)>,
     /// Set when no store works at all (automatic mode): the cache is then off for this run.
     broken: bool,
+    /// Set once a refusal of the cache directory was said (once per run is enough).
+    refusal_said: Cell<bool>,
     pub verbose: bool,
 }
 
@@ -141,6 +192,7 @@ impl Cache {
             store: None,
             passed_over: Vec::new(),
             broken: false,
+            refusal_said: Cell::new(false),
             verbose,
         }
     }
@@ -151,7 +203,7 @@ impl Cache {
 
     fn say(&self, message: &str) {
         if self.verbose {
-            eprintln!("assume: {message}");
+            crate::say!("{message}");
         }
     }
 
@@ -168,10 +220,9 @@ impl Cache {
             StoreKind::Keyring => Box::new(KeyringStore::os()?),
             StoreKind::Keyutils => Box::new(KeyringStore::keyutils()?),
             StoreKind::File => {
-                let dir = self
-                    .dir
-                    .as_deref()
-                    .ok_or_else(|| StoreError("no cache directory (set XDG_CACHE_HOME)".into()))?;
+                let dir = self.dir.as_deref().ok_or_else(|| {
+                    StoreError::Unavailable("no cache directory (set XDG_CACHE_HOME)".into())
+                })?;
                 Box::new(FileStore::new(dir)?)
             }
         })
@@ -188,8 +239,16 @@ impl Cache {
         }
     }
 
-    /// A store that failed: an error when forced, else noted and skipped from now on.
+    /// A store that failed: an error when forced, else noted and skipped from now on. A cache
+    /// directory that is not this user's alone is an error when the file store is forced or
+    /// is the only one left: it says what to do, and nothing is cached until that is done.
     fn pass_over(&mut self, kind: StoreKind, error: &StoreError) -> Result<()> {
+        if let StoreError::Unsafe(why) = error
+            && (self.mode != Mode::Auto || self.usable() == [kind])
+        {
+            self.refusal_said.set(true);
+            return Err(Error::Cache(why.clone()));
+        }
         if self.mode != Mode::Auto {
             return Err(cache_error(kind, error));
         }
@@ -216,18 +275,48 @@ impl Cache {
             .collect()
     }
 
-    /// The store an earlier automatic fallback settled on, as recorded in the cache directory.
+    /// The cache directory, opened and checked afresh; `None` when there is none (yet).
+    fn cache_dir(&self, create: bool) -> Result<Option<Dir>, StoreError> {
+        match &self.dir {
+            Some(path) => Dir::open(path, create),
+            None => Ok(None),
+        }
+    }
+
+    /// A directory for the locks, the index or the fallback marker, or `None` (a refusal of
+    /// the cache directory said once on stderr: it costs the lock and the index).
+    fn trusted<T>(&self, dir: Result<Option<T>, StoreError>) -> Option<T> {
+        match dir {
+            Ok(dir) => dir,
+            Err(StoreError::Unsafe(why)) => {
+                if !self.refusal_said.replace(true) {
+                    crate::say!("{why}");
+                }
+                None
+            }
+            Err(e) => {
+                self.say(&format!("cache: {e}"));
+                None
+            }
+        }
+    }
+
+    /// The store an earlier automatic fallback settled on, as recorded in the cache directory
+    /// (not when the directory cannot be trusted: a planted marker could lead anywhere).
     fn recorded_fallback(&self) -> Option<StoreKind> {
-        let text = fs::read_to_string(self.dir.as_ref()?.join("fallback")).ok()?;
+        let dir = self.cache_dir(false).ok()??;
+        let text = dir.read("fallback", MAX_MARKER).ok()??;
+        let text = String::from_utf8_lossy(&text);
         [StoreKind::Keyutils, StoreKind::File]
             .into_iter()
             .find(|kind| kind.name() == text.trim())
     }
 
-    /// The raw entry under `key`. Stores are asked in order; the first that answers is where
-    /// new entries go. A later store is asked too when an earlier run fell back to it (a
-    /// keyring that answers lookups but refuses writes, as a locked one does).
-    fn read(&mut self, key: &str) -> Result<Option<Zeroizing<Vec<u8>>>> {
+    /// The raw entry under `key` (or why it cannot be read). Stores are asked in order; the
+    /// first that answers is where new entries go. A later store is asked too when an earlier
+    /// run fell back to it (a keyring that answers lookups but refuses writes, as a locked one
+    /// does).
+    fn read(&mut self, key: &str) -> Result<Option<Found>> {
         let fallback = self.recorded_fallback();
         let mut first_to_answer: Option<Box<dyn CredentialStore>> = None;
         for kind in self.usable() {
@@ -241,7 +330,11 @@ impl Cache {
             match store.get(key) {
                 Ok(Some(bytes)) => {
                     self.store = Some(store);
-                    return Ok(Some(bytes));
+                    return Ok(Some(Ok(bytes)));
+                }
+                Err(StoreError::BadEntry(why)) => {
+                    self.store = Some(store);
+                    return Ok(Some(Err(why)));
                 }
                 Ok(None) => {
                     first_to_answer.get_or_insert(store);
@@ -284,8 +377,8 @@ impl Cache {
         }
         if self.enabled() && !self.broken {
             let reasons: Vec<&str> = self.passed_over.iter().map(|(_, r)| r.as_str()).collect();
-            eprintln!(
-                "assume: no credential store works ({}); credentials are not cached",
+            crate::say!(
+                "no credential store works ({}); credentials are not cached",
                 reasons.join("; ")
             );
             self.broken = true;
@@ -296,12 +389,10 @@ impl Cache {
     /// Says once (per cache directory) that an automatic fallback happened, and why; forgets
     /// it when the first store works again.
     fn settled(&self, kind: StoreKind) {
-        let Some(dir) = &self.dir else {
-            return;
-        };
-        let marker = dir.join("fallback");
         if self.mode != Mode::Auto || self.candidates().first() == Some(&kind) {
-            let _ = fs::remove_file(marker);
+            if let Some(dir) = self.trusted(self.cache_dir(false)) {
+                let _ = dir.remove("fallback");
+            }
             return;
         }
         if self.recorded_fallback() != Some(kind) || self.verbose {
@@ -311,10 +402,12 @@ impl Cache {
             } else {
                 reasons.join("; ")
             };
-            eprintln!("assume: {why}; caching in {} instead", kind.describe());
+            crate::say!("{why}; caching in {} instead", kind.describe());
         }
-        if private_dir(dir).is_ok() {
-            let _ = fs::write(marker, kind.name());
+        if let Some(dir) = self.trusted(self.cache_dir(true))
+            && let Some(staging) = self.trusted(dir.subdir("staging", true))
+        {
+            let _ = dir.write("fallback", kind.name().as_bytes(), &staging);
         }
     }
 
@@ -339,45 +432,68 @@ impl Cache {
         min_ttl: Duration,
         announce: bool,
     ) -> Result<Option<Credentials>> {
-        let Some(bytes) = self.read(key)? else {
+        let Some(found) = self.read(key)? else {
             if announce {
                 self.say(&format!("cache miss ({})", self.store_name()));
             }
             return Ok(None);
         };
-        let stored: Stored = match serde_json::from_slice(&bytes) {
-            Ok(
-                stored @ Stored {
-                    version: ENTRY_VERSION,
-                    ..
-                },
-            ) => stored,
-            Ok(_) | Err(_) => {
+        let parsed = match &found {
+            Ok(bytes) => serde_json::from_slice::<Stored>(bytes)
+                .ok()
+                .filter(|stored| stored.version == ENTRY_VERSION)
+                .ok_or(None),
+            Err(why) => Err(Some(why.as_str())),
+        };
+        let stored = match parsed {
+            Ok(stored) => stored,
+            Err(why) => {
                 if !announce {
                     return Ok(None); // said on the first lookup of this run
                 }
-                eprintln!(
-                    "assume: ignoring an unreadable cache entry in {} (it will be replaced)",
+                crate::say!(
+                    "ignoring an unreadable cache entry in {} ({}it will be replaced)",
                     self.store
                         .as_ref()
-                        .map_or("the cache", |s| s.kind().describe())
+                        .map_or("the cache", |s| s.kind().describe()),
+                    why.map(|why| format!("{why}; ")).unwrap_or_default()
                 );
                 return Ok(None);
             }
         };
-        let now = unix_now();
-        let left = stored.expires_at.saturating_sub(now);
-        if left <= min_ttl.as_secs() {
+        let store = self.store_name();
+        let miss = match age(
+            stored.expires_at,
+            stored.written_at,
+            clock(),
+            min_ttl.as_secs(),
+        ) {
+            Age::Fresh(left) => {
+                self.say(&format!("cache hit ({store}), {left}s left"));
+                None
+            }
+            Age::TooShort(left) => Some(format!(
+                "cache entry ({store}) has {left}s left, not more than the minimum {}s: refreshing",
+                min_ttl.as_secs()
+            )),
+            Age::NoClock => Some(format!(
+                "the system clock reads before 1970, so no cache entry ({store}) can be judged: \
+                 refreshing"
+            )),
+            Age::WrittenLater(by) => Some(format!(
+                "cache entry ({store}) written {by}s later than the clock reads now (the clock \
+                 was set back): refreshing"
+            )),
+            Age::Undated => Some(format!(
+                "cache entry ({store}) from an older assume, with no time written: refreshing"
+            )),
+        };
+        if let Some(why) = miss {
             if announce {
-                self.say(&format!(
-                    "cache entry ({}) has {left}s left, not more than the minimum {}s: refreshing",
-                    self.store_name(),
-                    min_ttl.as_secs()
-                ));
+                self.say(&why);
             }
             return Ok(None);
         }
-        self.say(&format!("cache hit ({}), {left}s left", self.store_name()));
         Ok(Some(Credentials::new(
             stored.access_key_id,
             stored.secret_access_key.as_str(),
@@ -398,6 +514,10 @@ impl Cache {
         let Some(expiry) = credentials.expiry() else {
             return Ok(());
         };
+        let Some(now) = clock() else {
+            self.say("cache: the system clock reads before 1970; not caching");
+            return Ok(());
+        };
         let stored = Stored {
             version: ENTRY_VERSION,
             kind,
@@ -408,6 +528,7 @@ impl Cache {
                 .session_token()
                 .map(|t| Zeroizing::new(t.to_string())),
             expires_at: unix_seconds(expiry),
+            written_at: Some(now),
         };
         let bytes = Zeroizing::new(
             serde_json::to_vec(&stored)
@@ -432,13 +553,23 @@ impl Cache {
     }
 
     /// Removes `keys` from every store that can be opened (so from whichever holds them)
-    /// and from the index; with `everything`, also every entry a store can list. Returns how
-    /// many entries were found and removed.
-    pub fn forget(&mut self, keys: &[String], everything: bool) -> usize {
+    /// and from the index; with `everything`, also every entry a store can list, and whatever
+    /// killed writers left in `staging/`. Returns how many entries were found and removed. A
+    /// cache directory that is not this user's alone is an error when the file store is forced,
+    /// and said otherwise.
+    pub fn forget(&mut self, keys: &[String], everything: bool) -> Result<usize> {
         let mut removed = 0;
         for kind in self.candidates() {
-            let Ok(store) = self.open(kind) else {
-                continue;
+            let store = match self.open(kind) {
+                Ok(store) => store,
+                Err(StoreError::Unsafe(why)) if self.mode != Mode::Auto => {
+                    return Err(Error::Cache(why));
+                }
+                Err(e @ StoreError::Unsafe(_)) => {
+                    self.trusted::<()>(Err(e));
+                    continue;
+                }
+                Err(_) => continue,
             };
             let mut keys = keys.to_vec();
             if everything {
@@ -447,10 +578,19 @@ impl Cache {
                 keys.dedup();
             }
             for key in &keys {
-                if matches!(store.get(key), Ok(Some(_))) && store.delete(key).is_ok() {
+                // An entry that cannot be read (a link, a FIFO …) goes too.
+                if matches!(store.get(key), Ok(Some(_)) | Err(StoreError::BadEntry(_)))
+                    && store.delete(key).is_ok()
+                {
                     removed += 1;
                 }
             }
+        }
+        if everything
+            && let Some(dir) = self.trusted(self.cache_dir(false))
+            && let Some(staging) = self.trusted(dir.subdir("staging", false))
+        {
+            staging.sweep(None);
         }
         self.update_index(|index| {
             if everything {
@@ -460,61 +600,54 @@ impl Cache {
                 index.remove(key);
             }
         });
-        removed
-    }
-
-    fn index_path(&self) -> Option<PathBuf> {
-        self.dir.as_ref().map(|dir| dir.join("index.json"))
+        Ok(removed)
     }
 
     /// What is cached, by key. Entries there may have expired or been removed by hand.
     pub fn index(&self) -> BTreeMap<String, IndexEntry> {
-        self.index_path()
-            .and_then(|path| fs::read(path).ok())
+        self.trusted(self.cache_dir(false))
+            .and_then(|dir| dir.read("index.json", MAX_INDEX).ok().flatten())
             .and_then(|bytes| serde_json::from_slice(&bytes).ok())
             .unwrap_or_default()
     }
 
     fn update_index(&self, change: impl FnOnce(&mut BTreeMap<String, IndexEntry>)) {
-        let (Some(dir), Some(path)) = (&self.dir, self.index_path()) else {
+        let Some(dir) = self.trusted(self.cache_dir(true)) else {
             return;
         };
-        if private_dir(dir).is_err() {
-            return;
-        }
         let _lock = self.lock("index");
         let mut index = self.index();
-        let now = unix_now();
-        index.retain(|_, entry| entry.expires_at > now);
+        if let Some(now) = clock() {
+            index.retain(|_, entry| entry.expires_at > now);
+        }
         change(&mut index);
         if let Ok(bytes) = serde_json::to_vec_pretty(&index)
-            && let Ok(mut temp) = tempfile::NamedTempFile::new_in(dir)
+            && let Some(staging) = self.trusted(dir.subdir("staging", true))
         {
-            use std::io::Write;
-            if temp.write_all(&bytes).is_ok() {
-                let _ = temp.persist(path);
-            }
+            let _ = dir.write("index.json", &bytes, &staging);
         }
     }
 
     /// Takes the refresh lock for `key`, waiting for another process that holds it. Without a
-    /// usable cache directory there is no lock (and no single flight), which is said under -v.
+    /// usable cache directory there is no lock (and no single flight), which is said under -v
+    /// (and always when the directory is refused).
     pub fn lock(&self, key: &str) -> Lock {
-        let Some(dir) = &self.dir else {
-            return Lock { _file: None };
-        };
-        let locks = dir.join("locks");
-        let file = private_dir(&locks).ok().and_then(|()| {
-            OpenOptions::new()
-                .create(true)
-                .truncate(false)
-                .write(true)
-                .open(locks.join(format!("{key}.lock")))
-                .ok()
-        });
-        let Some(file) = file else {
-            self.say("cache: cannot create a lock file; concurrent refreshes are not merged");
-            return Lock { _file: None };
+        let file = self
+            .trusted(self.cache_dir(true))
+            .and_then(|dir| self.trusted(dir.subdir("locks", true)))
+            .map(|locks| locks.lock_file(&format!("{key}.lock")));
+        let file = match file {
+            Some(Ok(file)) => file,
+            Some(Err(e)) => {
+                self.say(&format!(
+                    "cache: cannot create a lock file ({e}); concurrent refreshes are not merged"
+                ));
+                return Lock { _file: None };
+            }
+            None => {
+                self.say("cache: no lock directory; concurrent refreshes are not merged");
+                return Lock { _file: None };
+            }
         };
         match file.try_lock() {
             Ok(()) => {}
@@ -546,4 +679,57 @@ pub fn key(prefix: &str, parts: &impl Serialize) -> String {
     let digest = Sha256::digest(&json);
     let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
     format!("{prefix}-{hex}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HOUR: u64 = 3600;
+    /// 2026-12-02, when these were written.
+    const T: u64 = 1_796_000_000;
+
+    #[test]
+    fn an_entry_lives_until_its_minimum() {
+        let written = Some(T);
+        assert_eq!(age(T + HOUR, written, Some(T), 300), Age::Fresh(HOUR));
+        assert_eq!(
+            age(T + HOUR, written, Some(T + HOUR - 301), 300),
+            Age::Fresh(301)
+        );
+        assert_eq!(
+            age(T + HOUR, written, Some(T + HOUR - 300), 300),
+            Age::TooShort(300)
+        );
+        assert_eq!(
+            age(T + HOUR, written, Some(T + 2 * HOUR), 300),
+            Age::TooShort(0)
+        );
+    }
+
+    #[test]
+    fn a_clock_before_1970_judges_nothing() {
+        assert_eq!(age(T + HOUR, Some(T), None, 300), Age::NoClock);
+    }
+
+    #[test]
+    fn a_clock_set_back_since_the_write_is_a_miss() {
+        // Written at T; the clock now reads an hour earlier. By it, two hours would be left of
+        // an entry that really has at most one.
+        assert_eq!(
+            age(T + HOUR, Some(T), Some(T - HOUR), 300),
+            Age::WrittenLater(HOUR)
+        );
+        assert_eq!(
+            age(T + HOUR, Some(T), Some(T - 1), 300),
+            Age::WrittenLater(1)
+        );
+        // Read in the second it was written: fine.
+        assert_eq!(age(T + HOUR, Some(T), Some(T), 300), Age::Fresh(HOUR));
+    }
+
+    #[test]
+    fn an_entry_without_a_write_time_is_a_miss() {
+        assert_eq!(age(T + HOUR, None, Some(T), 300), Age::Undated);
+    }
 }

@@ -1,12 +1,12 @@
 //! Where cached credentials live: the OS keyring (Secret Service, Keychain, Credential
 //! Manager), the Linux kernel keyring (keyutils), or 0600 files. One trait, three stores.
 
-use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use zeroize::Zeroizing;
+
+use super::dir::{Dir, ReadError};
 
 /// Every store is addressed by this service name and the entry's key.
 pub const SERVICE: &str = "assume";
@@ -36,10 +36,23 @@ impl StoreKind {
     }
 }
 
-/// A store that cannot be used right now (no D-Bus, locked, denied, unwritable …).
+/// Why a store, or one entry in it, cannot be used.
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("{0}")]
-pub struct StoreError(pub String);
+pub enum StoreError {
+    /// Not right now: no D-Bus, locked, denied, unwritable …
+    #[error("{0}")]
+    Unavailable(String),
+    /// The cache directory is not this user's alone; the message says what to do.
+    #[error("{0}")]
+    Unsafe(String),
+    /// The store works but this entry cannot be read (not a regular file, too big …): like a
+    /// corrupt entry, a miss that the refresh replaces.
+    #[error("{0}")]
+    BadEntry(String),
+}
+
+/// The most of one entry that is read: a real one is well under 4 KiB.
+const MAX_ENTRY: u64 = 64 * 1024;
 
 pub trait CredentialStore {
     fn kind(&self) -> StoreKind;
@@ -59,7 +72,7 @@ pub struct KeyringStore {
 }
 
 fn keyring_error(error: keyring_core::Error) -> StoreError {
-    StoreError(match error {
+    StoreError::Unavailable(match error {
         keyring_core::Error::NoStorageAccess(e) => format!("no access to the keyring ({e})"),
         keyring_core::Error::PlatformFailure(e) => e.to_string(),
         other => other.to_string(),
@@ -80,8 +93,9 @@ impl KeyringStore {
             not(any(target_os = "macos", target_os = "ios", target_os = "android"))
         ))]
         let store: Arc<keyring_core::CredentialStore> =
-            zbus_secret_service_keyring_store::Store::new()
-                .map_err(|e| StoreError(format!("no Secret Service ({})", keyring_error(e))))?;
+            zbus_secret_service_keyring_store::Store::new().map_err(|e| {
+                StoreError::Unavailable(format!("no Secret Service ({})", keyring_error(e)))
+            })?;
         #[cfg(not(any(
             target_os = "macos",
             target_os = "windows",
@@ -90,7 +104,9 @@ impl KeyringStore {
                 not(any(target_os = "macos", target_os = "ios", target_os = "android"))
             )
         )))]
-        return Err(StoreError("no OS keyring on this platform".into()));
+        return Err(StoreError::Unavailable(
+            "no OS keyring on this platform".into(),
+        ));
         #[allow(unreachable_code)]
         Ok(KeyringStore {
             kind: StoreKind::Keyring,
@@ -110,7 +126,9 @@ impl KeyringStore {
             })
         }
         #[cfg(not(target_os = "linux"))]
-        Err(StoreError("keyutils exists only on Linux".into()))
+        Err(StoreError::Unavailable(
+            "keyutils exists only on Linux".into(),
+        ))
     }
 
     fn entry(&self, key: &str) -> Result<keyring_core::Entry, StoreError> {
@@ -153,20 +171,35 @@ impl CredentialStore for KeyringStore {
     }
 }
 
-/// One file per entry in a 0700 directory, each 0600 and written atomically.
+/// One file per entry in `entries/` of the cache directory (0700), each 0600, written in
+/// `staging/` and renamed into place. The directories are opened and checked afresh for every
+/// use, so a store opened earlier in a run (the look after the refresh lock) trusts nothing
+/// it saw then.
 pub struct FileStore {
-    dir: PathBuf,
+    cache_dir: PathBuf,
 }
 
 impl FileStore {
     pub fn new(cache_dir: &Path) -> Result<Self, StoreError> {
-        let dir = cache_dir.join("entries");
-        super::private_dir(&dir)?;
-        Ok(FileStore { dir })
+        let store = FileStore {
+            cache_dir: cache_dir.to_path_buf(),
+        };
+        // Made and checked now, so that an unusable one is passed over before any STS call.
+        store.dirs(true)?;
+        Ok(store)
     }
 
-    fn path(&self, key: &str) -> PathBuf {
-        self.dir.join(format!("{key}.json"))
+    /// The cache directory and its `entries/`; `None` when missing and not `create`.
+    fn dirs(&self, create: bool) -> Result<Option<(Dir, Dir)>, StoreError> {
+        let Some(root) = Dir::open(&self.cache_dir, create)? else {
+            return Ok(None);
+        };
+        let entries = root.subdir("entries", create)?;
+        Ok(entries.map(|entries| (root, entries)))
+    }
+
+    fn name(key: &str) -> String {
+        format!("{key}.json")
     }
 }
 
@@ -176,52 +209,59 @@ impl CredentialStore for FileStore {
     }
 
     fn get(&self, key: &str) -> Result<Option<Zeroizing<Vec<u8>>>, StoreError> {
-        match fs::read(self.path(key)) {
-            Ok(bytes) => Ok(Some(Zeroizing::new(bytes))),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(StoreError(format!(
+        let Some((_, entries)) = self.dirs(false)? else {
+            return Ok(None);
+        };
+        let name = Self::name(key);
+        let path = || entries.path().join(&name).display().to_string();
+        match entries.read(&name, MAX_ENTRY) {
+            Ok(bytes) => Ok(bytes),
+            Err(ReadError::Refused(why)) => {
+                Err(StoreError::BadEntry(format!("{} is {why}", path())))
+            }
+            Err(ReadError::Io(e)) => Err(StoreError::Unavailable(format!(
                 "cannot read {}: {e}",
-                self.path(key).display()
+                path()
             ))),
         }
     }
 
     fn put(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
-        let path = self.path(key);
-        let fail = |e: std::io::Error| StoreError(format!("cannot write {}: {e}", path.display()));
+        let missing = || StoreError::Unavailable("the cache directory vanished".into());
+        let (root, entries) = self.dirs(true)?.ok_or_else(missing)?;
         // Written beside `entries/`, not in it, so that `entries/` only ever holds whole
         // entries, even when a writer is killed mid-write.
-        let staging = self.dir.with_file_name("staging");
-        super::private_dir(&staging).map_err(|e| StoreError(e.0))?;
-        let mut temp = tempfile::NamedTempFile::new_in(&staging).map_err(fail)?;
-        // NamedTempFile is created 0600; the rename keeps that mode.
-        temp.write_all(value).map_err(fail)?;
-        temp.as_file().sync_all().map_err(fail)?;
-        temp.persist(&path).map_err(|e| fail(e.error))?;
-        Ok(())
+        let staging = root.subdir("staging", true)?.ok_or_else(missing)?;
+        let name = Self::name(key);
+        entries.write(&name, value, &staging).map_err(|e| {
+            StoreError::Unavailable(format!(
+                "cannot write {}: {e}",
+                entries.path().join(&name).display()
+            ))
+        })
     }
 
     fn keys(&self) -> Vec<String> {
-        fs::read_dir(&self.dir)
-            .map(|entries| {
-                entries
-                    .filter_map(|entry| {
-                        let name = entry.ok()?.file_name().into_string().ok()?;
-                        name.strip_suffix(".json").map(str::to_string)
-                    })
-                    .collect()
-            })
-            .unwrap_or_default()
+        let Ok(Some((_, entries))) = self.dirs(false) else {
+            return Vec::new();
+        };
+        entries
+            .names()
+            .into_iter()
+            .filter_map(|name| name.strip_suffix(".json").map(str::to_string))
+            .collect()
     }
 
     fn delete(&self, key: &str) -> Result<(), StoreError> {
-        match fs::remove_file(self.path(key)) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(StoreError(format!(
+        let Some((_, entries)) = self.dirs(false)? else {
+            return Ok(());
+        };
+        let name = Self::name(key);
+        entries.remove(&name).map_err(|e| {
+            StoreError::Unavailable(format!(
                 "cannot remove {}: {e}",
-                self.path(key).display()
-            ))),
-        }
+                entries.path().join(&name).display()
+            ))
+        })
     }
 }

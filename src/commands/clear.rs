@@ -46,13 +46,13 @@ pub fn run(args: &ClearArgs, verbose: bool, env: &Env) -> Result<()> {
         }
     };
     // With --all and no profile, also whatever else of ours a store can list.
-    let removed = cache.forget(&keys, args.all && args.profile.is_none());
+    let removed = cache.forget(&keys, args.all && args.profile.is_none())?;
     let what = match (&args.profile, args.all) {
         (Some(profile), false) => format!("of profile '{profile}'"),
         (Some(profile), true) => format!("of profile '{profile}' and its MFA sessions"),
         (None, false) => "of every role (MFA sessions kept; --all removes them too)".into(),
         (None, true) => "of every role and every MFA session".into(),
     };
-    eprintln!("assume: removed {removed} cached entries {what}");
+    crate::say!("removed {removed} cached entries {what}");
     Ok(())
 }

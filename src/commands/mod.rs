@@ -30,18 +30,100 @@ use crate::mfa::Mfa;
 /// What obtaining the command line's credentials takes: the plan, the MFA source, the cache.
 pub fn source(args: &CredentialArgs, verbose: bool, env: &Env) -> Result<Source> {
     let mfa = Mfa::new(args.token_code.clone(), env)?;
-    let cache = Cache::new(Mode::from_env(env, args.no_cache)?, env, verbose);
+    let mode = Mode::from_env(env, args.no_cache)?;
+    let min_ttl = MinTtl::of(args, env)?;
     let plan = plan(&args.profile, &args.chain, env)?;
+    min_ttl.check(&plan, mode != Mode::None)?;
     for notice in &plan.notices {
         crate::say!("{notice}");
     }
     Ok(Source {
         plan,
         mfa,
-        cache,
-        min_ttl: Duration::from_secs(args.min_ttl.into()),
+        cache: Cache::new(mode, env, verbose),
+        min_ttl: Duration::from_secs(min_ttl.seconds.into()),
         current: None,
     })
+}
+
+/// `--min-ttl`, else `ASSUME_MIN_TTL`, else 5 min; and how to name it in a message.
+struct MinTtl {
+    seconds: u32,
+    /// As given: `--min-ttl 2h` or `ASSUME_MIN_TTL=2h`.
+    shown: String,
+    /// What to change: `--min-ttl` or `ASSUME_MIN_TTL`.
+    name: &'static str,
+}
+
+impl MinTtl {
+    const DEFAULT_SECONDS: u32 = 5 * 60;
+
+    fn of(args: &CredentialArgs, env: &Env) -> Result<MinTtl> {
+        let flag = |seconds| MinTtl {
+            seconds,
+            shown: format!("--min-ttl {}", human(seconds)),
+            name: "--min-ttl",
+        };
+        if let Some(seconds) = args.min_ttl {
+            return Ok(flag(seconds));
+        }
+        let Some(text) = env.get("ASSUME_MIN_TTL") else {
+            return Ok(flag(Self::DEFAULT_SECONDS));
+        };
+        let seconds = crate::cli::parse_duration(&text)
+            .map_err(|e| Error::Usage(format!("ASSUME_MIN_TTL={text}: {e}")))?;
+        Ok(MinTtl {
+            seconds,
+            shown: format!("ASSUME_MIN_TTL={text}"),
+            name: "ASSUME_MIN_TTL",
+        })
+    }
+
+    /// Refuses a minimum that the cached credentials could never outlive: nothing would ever
+    /// be reused, every call would go to STS and concurrent callers would each make their own
+    /// session. What counts is the session the plan asks for the role (the last hop's
+    /// duration, else AWS's 1 h) and, when it caches one, the MFA session: the shorter of the
+    /// two. (An MFA session serves only a first role that asks for no more than it lasts, so
+    /// it is the shorter only in a chain whose later role asks for more than the first.)
+    fn check(&self, plan: &Plan, cache_enabled: bool) -> Result<()> {
+        let Some(last) = plan.hops.last() else {
+            return Ok(()); // no role: nothing is cached
+        };
+        let role = last
+            .duration_seconds
+            .unwrap_or(crate::credentials::DEFAULT_ROLE_SECONDS);
+        if self.seconds >= role {
+            return Err(Error::Usage(format!(
+                "{} is not shorter than the {} session of profile '{}', so its credentials \
+                 could never be reused: use a shorter {} or a longer --duration",
+                self.shown,
+                human(role),
+                plan.profile,
+                self.name
+            )));
+        }
+        if crate::credentials::uses_mfa_session(plan, cache_enabled)
+            && self.seconds >= plan.mfa_session_seconds
+        {
+            return Err(Error::Usage(format!(
+                "{} is not shorter than the {} MFA session (mfa_session_duration) that \
+                 profile '{}' uses, so that session could never be reused: use a shorter {} or \
+                 a longer mfa_session_duration",
+                self.shown,
+                human(plan.mfa_session_seconds),
+                plan.profile,
+                self.name
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// `5400` → `1h30m`.
+fn human(seconds: u32) -> String {
+    humantime::format_duration(Duration::from_secs(seconds.into()))
+        .to_string()
+        .replace(' ', "")
 }
 
 /// The credentials the command line asks for, through the cache.

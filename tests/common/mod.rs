@@ -1162,6 +1162,31 @@ pub fn parse_env0(bytes: &[u8]) -> HashMap<String, String> {
         .collect()
 }
 
+/// Seconds since the Unix epoch, by this machine's clock.
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("the clock reads after 1970")
+        .as_secs()
+}
+
+/// Makes the file store's entry at `path` look as if time had passed: its credentials now
+/// expire `left` seconds from now (rewritten in place, as a day of waiting would leave it).
+/// What a refresh does with it is then up to `--min-ttl`, without waiting for real.
+pub fn age_file_entry(path: &Path, left: u64) {
+    let text = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("no cache entry {}: {e}", path.display()));
+    let mut entry: Value = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("{} is not JSON ({e})", path.display()));
+    assert!(
+        entry.get("expires_at").is_some_and(Value::is_u64),
+        "{} has no expires_at: {entry}",
+        path.display()
+    );
+    entry["expires_at"] = Value::from(unix_now() + left);
+    std::fs::write(path, entry.to_string()).expect("rewrite the cache entry");
+}
+
 /// `YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)`.
 pub fn is_rfc3339(s: &str) -> bool {
     let b = s.as_bytes();
