@@ -23,6 +23,7 @@ pub use error::{Error, Result};
 
 /// Runs one command line; the one place commands are dispatched.
 pub fn run(cli: Cli) -> Result<()> {
+    crate::message::set_verbose(cli.verbose);
     let env = Env::real();
     // `assume admin explain`: clap takes `admin` as the top-level PROFILE; say where it goes.
     if let (Some(_), Some(profile)) = (&cli.command, cli.assume.credentials.profile.get()) {
@@ -31,18 +32,16 @@ pub fn run(cli: Cli) -> Result<()> {
         )));
     }
     match &cli.command {
-        None => commands::assume::run(&cli.assume, cli.verbose, &env),
+        None => commands::assume::run(&cli.assume, &env),
         Some(Command::Explain(args)) => commands::explain::run(args, &env),
-        Some(Command::CredentialProcess(args)) => {
-            commands::credential_process::run(args, cli.verbose, &env)
-        }
-        Some(Command::Clear(args)) => commands::clear::run(args, cli.verbose, &env),
+        Some(Command::CredentialProcess(args)) => commands::credential_process::run(args, &env),
+        Some(Command::Clear(args)) => commands::clear::run(args, &env),
         Some(Command::List(args)) => commands::list::run(args, &env),
-        Some(Command::Exec(args)) => commands::exec::run(args, cli.verbose, &env),
-        Some(Command::Console(args)) => commands::console::run(args, cli.verbose, &env),
+        Some(Command::Exec(args)) => commands::exec::run(args, &env),
+        Some(Command::Console(args)) => commands::console::run(args, &env),
         Some(Command::Whoami(args)) => commands::whoami::run(args, &env),
-        Some(Command::Serve(args)) => commands::serve::run(args, cli.verbose, &env),
-        Some(Command::Shell(args)) => commands::subshell::run(args, cli.verbose, &env),
+        Some(Command::Serve(args)) => commands::serve::run(args, &env),
+        Some(Command::Shell(args)) => commands::subshell::run(args, &env),
         Some(Command::Init(args)) => commands::init::run(args),
         Some(Command::Completions(args)) => commands::completions::run(args),
         Some(Command::Man) => commands::completions::man(),

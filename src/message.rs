@@ -1,9 +1,23 @@
 //! Everything `assume` says on stderr goes through here, one line at a time: control
 //! characters from config values, arguments or AWS answers are shown escaped (so none can
 //! clear the screen, retitle the terminal or write the clipboard), and the password of a
-//! `user:pass@` URL never shows.
+//! `user:pass@` URL never shows. Whether `-v` asked for each step to be told is set once, for
+//! the whole process.
 
 use std::fmt::Write as _;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+static VERBOSE: AtomicBool = AtomicBool::new(false);
+
+/// Turns the `-v` messages on (once, from the command line).
+pub fn set_verbose(on: bool) {
+    VERBOSE.store(on, Ordering::Relaxed);
+}
+
+/// Whether `-v` is on.
+pub fn verbose() -> bool {
+    VERBOSE.load(Ordering::Relaxed)
+}
 
 /// `text` as one printable line: line breaks become spaces; every other control character
 /// (C0, DEL, C1) and the bidirectional overrides are written as `\xHH` / `\u{HHHH}`; the
@@ -35,6 +49,16 @@ pub fn say(line: impl std::fmt::Display) {
 macro_rules! say {
     ($($arg:tt)*) => {
         $crate::message::say(format_args!($($arg)*))
+    };
+}
+
+/// `verbose!("…", args…)`: like [`say!`](crate::say), only under `-v`.
+#[macro_export]
+macro_rules! verbose {
+    ($($arg:tt)*) => {
+        if $crate::message::verbose() {
+            $crate::message::say(format_args!($($arg)*))
+        }
     };
 }
 

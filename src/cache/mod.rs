@@ -181,11 +181,10 @@ pub struct Cache {
     broken: bool,
     /// Set once a refusal of the cache directory was said (once per run is enough).
     refusal_said: Cell<bool>,
-    pub verbose: bool,
 }
 
 impl Cache {
-    pub fn new(mode: Mode, env: &Env, verbose: bool) -> Cache {
+    pub fn new(mode: Mode, env: &Env) -> Cache {
         Cache {
             mode,
             dir: cache_dir(env),
@@ -193,18 +192,11 @@ impl Cache {
             passed_over: Vec::new(),
             broken: false,
             refusal_said: Cell::new(false),
-            verbose,
         }
     }
 
     pub fn enabled(&self) -> bool {
         self.mode != Mode::None
-    }
-
-    fn say(&self, message: &str) {
-        if self.verbose {
-            crate::say!("{message}");
-        }
     }
 
     fn candidates(&self) -> Vec<StoreKind> {
@@ -252,7 +244,7 @@ impl Cache {
         if self.mode != Mode::Auto {
             return Err(cache_error(kind, error));
         }
-        self.say(&format!("cache: {} unavailable: {error}", kind.describe()));
+        crate::verbose!("cache: {} unavailable: {error}", kind.describe());
         self.passed_over.push((kind, error.to_string()));
         Ok(())
     }
@@ -295,7 +287,7 @@ impl Cache {
                 None
             }
             Err(e) => {
-                self.say(&format!("cache: {e}"));
+                crate::verbose!("cache: {e}");
                 None
             }
         }
@@ -395,7 +387,7 @@ impl Cache {
             }
             return;
         }
-        if self.recorded_fallback() != Some(kind) || self.verbose {
+        if self.recorded_fallback() != Some(kind) || crate::message::verbose() {
             let reasons: Vec<&str> = self.passed_over.iter().map(|(_, r)| r.as_str()).collect();
             let why = if reasons.is_empty() {
                 "the preferred store failed before".to_string()
@@ -434,7 +426,7 @@ impl Cache {
     ) -> Result<Option<Credentials>> {
         let Some(found) = self.read(key)? else {
             if announce {
-                self.say(&format!("cache miss ({})", self.store_name()));
+                crate::verbose!("cache miss ({})", self.store_name());
             }
             return Ok(None);
         };
@@ -469,7 +461,7 @@ impl Cache {
             min_ttl.as_secs(),
         ) {
             Age::Fresh(left) => {
-                self.say(&format!("cache hit ({store}), {left}s left"));
+                crate::verbose!("cache hit ({store}), {left}s left");
                 None
             }
             Age::TooShort(left) => Some(format!(
@@ -490,7 +482,7 @@ impl Cache {
         };
         if let Some(why) = miss {
             if announce {
-                self.say(&why);
+                crate::verbose!("{why}");
             }
             return Ok(None);
         }
@@ -515,7 +507,7 @@ impl Cache {
             return Ok(());
         };
         let Some(now) = clock() else {
-            self.say("cache: the system clock reads before 1970; not caching");
+            crate::verbose!("cache: the system clock reads before 1970; not caching");
             return Ok(());
         };
         let stored = Stored {
@@ -535,7 +527,7 @@ impl Cache {
                 .map_err(|e| Error::Internal(format!("cannot encode a cache entry: {e}")))?,
         );
         if self.write(key, &bytes)? {
-            self.say(&format!("cached in {}", self.store_name()));
+            crate::verbose!("cached in {}", self.store_name());
             let store = self.store_name().to_string();
             self.update_index(|index| {
                 index.insert(
@@ -639,20 +631,20 @@ impl Cache {
         let file = match file {
             Some(Ok(file)) => file,
             Some(Err(e)) => {
-                self.say(&format!(
+                crate::verbose!(
                     "cache: cannot create a lock file ({e}); concurrent refreshes are not merged"
-                ));
+                );
                 return Lock { _file: None };
             }
             None => {
-                self.say("cache: no lock directory; concurrent refreshes are not merged");
+                crate::verbose!("cache: no lock directory; concurrent refreshes are not merged");
                 return Lock { _file: None };
             }
         };
         match file.try_lock() {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {
-                self.say("another assume is refreshing these credentials; waiting for it");
+                crate::verbose!("another assume is refreshing these credentials; waiting for it");
                 if file.lock().is_err() {
                     return Lock { _file: None };
                 }

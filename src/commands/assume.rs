@@ -20,7 +20,7 @@ const SAVED: [(&str, &str); 4] = [
     ("AWS_DEFAULT_REGION", "ASSUME_SAVED_AWS_DEFAULT_REGION"),
 ];
 
-pub fn run(args: &AssumeArgs, verbose: bool, env: &Env) -> Result<()> {
+pub fn run(args: &AssumeArgs, env: &Env) -> Result<()> {
     let shell = args.shell.unwrap_or_else(Shell::of_caller);
     if args.unset {
         let previous: Vec<(&'static str, &'static str, Option<String>)> = SAVED
@@ -31,7 +31,7 @@ pub fn run(args: &AssumeArgs, verbose: bool, env: &Env) -> Result<()> {
         return emit(&render(shell, &unset_changes(&previous, assumed)));
     }
     let credentials_args = super::with_profile(&args.credentials, env, "PROFILE")?;
-    let (plan, credentials) = super::credentials(&credentials_args, verbose, env)?;
+    let (plan, credentials) = super::credentials(&credentials_args, env)?;
     crate::picker::record(env, &plan.profile);
     let expiration = crate::credentials::expiration(&credentials);
     let mut changes = credential_changes(&plan, &credentials, expiration.as_deref());

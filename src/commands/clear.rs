@@ -6,8 +6,8 @@ use crate::config::{Env, Loaded, Overrides};
 use crate::credentials::{mfa_key, role_key};
 use crate::error::Result;
 
-pub fn run(args: &ClearArgs, verbose: bool, env: &Env) -> Result<()> {
-    let mut cache = Cache::new(Mode::from_env(env, false)?, env, verbose);
+pub fn run(args: &ClearArgs, env: &Env) -> Result<()> {
+    let mut cache = Cache::new(Mode::from_env(env, false)?, env);
     let index = cache.index();
     let keys: Vec<String> = match &args.profile {
         Some(profile) => {

@@ -60,9 +60,9 @@ fn encode(value: &str) -> String {
     form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }
 
-pub fn run(args: &ConsoleArgs, verbose: bool, env: &Env) -> Result<()> {
+pub fn run(args: &ConsoleArgs, env: &Env) -> Result<()> {
     let credentials_args = super::with_profile(&args.credentials, env, "console PROFILE")?;
-    let (plan, credentials) = super::credentials(&credentials_args, verbose, env)?;
+    let (plan, credentials) = super::credentials(&credentials_args, env)?;
     crate::picker::record(env, &plan.profile);
     let Some(session_token) = credentials.session_token() else {
         return Err(Error::Usage(format!(

@@ -22,8 +22,8 @@ struct Output<'a> {
     expiration: Option<String>,
 }
 
-pub fn run(args: &CredentialArgs, verbose: bool, env: &Env) -> Result<()> {
-    let (_, credentials) = super::credentials(args, verbose, env)?;
+pub fn run(args: &CredentialArgs, env: &Env) -> Result<()> {
+    let (_, credentials) = super::credentials(args, env)?;
     let output = Output {
         version: 1,
         access_key_id: credentials.access_key_id(),

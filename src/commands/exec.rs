@@ -11,7 +11,7 @@ use crate::error::{Error, Result, exit};
 use crate::server::Server;
 use crate::shell::Change;
 
-pub fn run(args: &ExecArgs, verbose: bool, env: &Env) -> Result<()> {
+pub fn run(args: &ExecArgs, env: &Env) -> Result<()> {
     let Some((program, rest)) = args.command.split_first() else {
         return Err(Error::Usage(
             "no command: put it after --, as in `assume exec PROFILE -- aws s3 ls`".into(),
@@ -22,9 +22,9 @@ pub fn run(args: &ExecArgs, verbose: bool, env: &Env) -> Result<()> {
     let name = program.to_string_lossy();
     let credentials_args = super::with_profile(&args.credentials, env, "exec PROFILE -- COMMAND")?;
     if args.server {
-        return with_server(command, &name, &credentials_args, verbose, env);
+        return with_server(command, &name, &credentials_args, env);
     }
-    let (plan, credentials) = super::credentials(&credentials_args, verbose, env)?;
+    let (plan, credentials) = super::credentials(&credentials_args, env)?;
     crate::picker::record(env, &plan.profile);
     let expiration = crate::credentials::expiration(&credentials);
     let changes = super::assume::credential_changes(&plan, &credentials, expiration.as_deref());
@@ -40,10 +40,9 @@ fn with_server(
     mut command: Command,
     name: &str,
     credentials_args: &crate::cli::CredentialArgs,
-    verbose: bool,
     env: &Env,
 ) -> Result<()> {
-    let mut source = super::source(credentials_args, verbose, env)?;
+    let mut source = super::source(credentials_args, env)?;
     // Ask for any MFA code now, before the command starts.
     source.credentials()?;
     crate::picker::record(env, &source.plan.profile);

@@ -27,7 +27,7 @@ struct Row {
 
 pub fn run(args: &ListArgs, env: &Env) -> Result<()> {
     let loaded = Loaded::load(env)?;
-    let index = Cache::new(Mode::from_env(env, false)?, env, false).index();
+    let index = Cache::new(Mode::from_env(env, false)?, env).index();
     let now = unix_now();
     // Only profiles the index names can be cached: the others need no cache key.
     let cached_profiles: std::collections::HashSet<&str> = index

@@ -28,7 +28,7 @@ use crate::error::{Error, Result};
 use crate::mfa::Mfa;
 
 /// What obtaining the command line's credentials takes: the plan, the MFA source, the cache.
-pub fn source(args: &CredentialArgs, verbose: bool, env: &Env) -> Result<Source> {
+pub fn source(args: &CredentialArgs, env: &Env) -> Result<Source> {
     let mfa = Mfa::new(args.token_code.clone(), env)?;
     let mode = Mode::from_env(env, args.no_cache)?;
     let min_ttl = MinTtl::of(args, env)?;
@@ -40,7 +40,7 @@ pub fn source(args: &CredentialArgs, verbose: bool, env: &Env) -> Result<Source>
     Ok(Source {
         plan,
         mfa,
-        cache: Cache::new(mode, env, verbose),
+        cache: Cache::new(mode, env),
         min_ttl: Duration::from_secs(min_ttl.seconds.into()),
         current: None,
     })
@@ -127,8 +127,8 @@ fn human(seconds: u32) -> String {
 }
 
 /// The credentials the command line asks for, through the cache.
-pub fn credentials(args: &CredentialArgs, verbose: bool, env: &Env) -> Result<(Plan, Credentials)> {
-    let mut source = source(args, verbose, env)?;
+pub fn credentials(args: &CredentialArgs, env: &Env) -> Result<(Plan, Credentials)> {
+    let mut source = source(args, env)?;
     let credentials = source.credentials()?;
     Ok((source.plan, credentials))
 }

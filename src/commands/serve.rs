@@ -9,9 +9,9 @@ use crate::error::{Error, Result};
 use crate::server::Server;
 use crate::shell::{Change, Shell, render};
 
-pub fn run(args: &ServeArgs, verbose: bool, env: &Env) -> Result<()> {
+pub fn run(args: &ServeArgs, env: &Env) -> Result<()> {
     let credentials_args = super::with_profile(&args.credentials, env, "serve PROFILE")?;
-    let mut source = super::source(&credentials_args, verbose, env)?;
+    let mut source = super::source(&credentials_args, env)?;
     source.credentials()?;
     let server = Server::start()?;
     let shell = args.shell.unwrap_or_else(Shell::of_caller);

@@ -10,9 +10,9 @@ use crate::config::Env;
 use crate::error::Result;
 use crate::shell::Change;
 
-pub fn run(args: &ShellArgs, verbose: bool, env: &Env) -> Result<()> {
+pub fn run(args: &ShellArgs, env: &Env) -> Result<()> {
     let credentials_args = super::with_profile(&args.credentials, env, "shell PROFILE")?;
-    let (plan, credentials) = super::credentials(&credentials_args, verbose, env)?;
+    let (plan, credentials) = super::credentials(&credentials_args, env)?;
     crate::picker::record(env, &plan.profile);
     let expiration = crate::credentials::expiration(&credentials);
     let mut changes = super::assume::credential_changes(&plan, &credentials, expiration.as_deref());

@@ -1,0 +1,71 @@
+//! The cache keys of what a plan makes: a hash of every input that shapes it and of who the
+//! base credentials are, never a secret.
+
+use aws_credential_types::Credentials;
+use serde::Serialize;
+
+use crate::cache;
+use crate::config::{Base, Plan};
+
+/// The cache key of a plan's final credentials: every input that shapes them, and who the
+/// base credentials are. `loaded` is the base credentials when they have been loaded; a plan
+/// whose base only loading identifies (`credential_process`) has no key without them.
+pub fn role_key(plan: &Plan, loaded: Option<&Credentials>) -> Option<String> {
+    #[derive(Serialize)]
+    struct HopInputs<'a> {
+        role_arn: &'a str,
+        role_session_name: Option<&'a str>,
+        external_id: Option<&'a str>,
+        duration_seconds: Option<u32>,
+        mfa_serial: Option<&'a str>,
+    }
+    let identity = match (&plan.base_identity, loaded) {
+        (Some(identity), _) => identity.clone(),
+        (None, Some(loaded)) => format!(
+            "{}:{}:{}",
+            plan.base.kind(),
+            plan.base.profile(),
+            loaded.access_key_id()
+        ),
+        (None, None) => return None,
+    };
+    let hops: Vec<HopInputs<'_>> = plan
+        .hops
+        .iter()
+        .map(|hop| HopInputs {
+            role_arn: &hop.role_arn,
+            role_session_name: hop.role_session_name.as_deref(),
+            external_id: hop.external_id.as_deref(),
+            duration_seconds: hop.duration_seconds,
+            mfa_serial: hop.mfa_serial.as_deref(),
+        })
+        .collect();
+    Some(cache::key(
+        "role",
+        &(
+            &plan.profile,
+            identity,
+            &plan.region,
+            &plan.endpoint_url,
+            hops,
+        ),
+    ))
+}
+
+/// The cache key of the MFA session a plan would use: per access key id, MFA device, region
+/// and endpoint. `None` when the plan cannot use one.
+pub fn mfa_key(plan: &Plan) -> Option<String> {
+    let serial = plan.hops.first()?.mfa_serial.as_deref()?;
+    let Base::Static { credentials, .. } = &plan.base else {
+        return None;
+    };
+    Some(cache::key(
+        "mfa",
+        &(
+            credentials.access_key_id(),
+            serial,
+            &plan.region,
+            &plan.endpoint_url,
+        ),
+    ))
+}
