@@ -84,11 +84,16 @@ impl Sts {
                     .await
                     .ok()
                     .and_then(|identity| identity.arn);
-                Err(Error::Auth(access_denied(hop, caller.as_deref(), &message)))
+                Err(Error::Auth(access_denied(
+                    hop,
+                    caller.as_deref(),
+                    &message,
+                    mfa.is_some(),
+                )))
             }
             Err(e) => {
                 let what = format!("profile '{}': assuming {}", hop.profile, hop.role_arn);
-                Err(call_error(e, &what, hop.mfa_serial.is_some(), self))
+                Err(call_error(e, &what, mfa.is_some(), self))
             }
         }
     }
@@ -161,6 +166,49 @@ fn converted(
         Some(expiry),
         "assume",
     ))
+}
+
+/// Who the credentials of this environment are, as the AWS SDK's default chain finds them
+/// (for `whoami`): GetCallerIdentity's ARN, account and user id.
+pub fn caller_identity(
+    no_region: bool,
+) -> Result<aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityOutput> {
+    let no_credentials = |why: String| {
+        Error::Auth(format!(
+            "cannot tell who you are ({why}); switch to a role first: eval \"$(assume PROFILE)\""
+        ))
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Internal(format!("cannot start the async runtime: {e}")))?;
+    runtime.block_on(async {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest()).timeout_config(timeouts());
+        if no_region {
+            loader = loader.region(Region::new(crate::config::plan::DEFAULT_REGION));
+        }
+        let config = loader.load().await;
+        if config.credentials_provider().is_none() {
+            return Err(no_credentials("no credentials provider".into()));
+        }
+        aws_sdk_sts::Client::new(&config)
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| {
+                let detail = DisplayErrorContext(&e).to_string();
+                match e.as_service_error().and_then(|s| s.meta().code()) {
+                    Some(code) => no_credentials(format!("STS answered {code}")),
+                    None if detail.contains("credential") => {
+                        no_credentials("no credentials in this environment".into())
+                    }
+                    None => Error::Sts(format!(
+                        "cannot reach STS to ask who you are ({}); check the network and AWS_ENDPOINT_URL",
+                        detail.lines().next().unwrap_or_default()
+                    )),
+                }
+            })
+    })
 }
 
 /// The credentials the first hop is made with.
@@ -266,7 +314,9 @@ fn code_and_message(err: &impl ProvideErrorMetadata, raw: &HttpResponse) -> (Str
 
 /// Why AssumeRole was denied, in one line: who asked, for what, and the usual causes for
 /// this hop, most likely first.
-fn access_denied(hop: &Hop, caller: Option<&str>, message: &str) -> String {
+/// `code_sent`: whether this AssumeRole carried an MFA code (a hop with `mfa_serial` assumed
+/// from a cached MFA session carries none).
+fn access_denied(hop: &Hop, caller: Option<&str>, message: &str, code_sent: bool) -> String {
     let who = caller.unwrap_or("the source credentials");
     let third = match (&hop.external_id, &hop.mfa_serial) {
         (Some(_), _) => format!(
@@ -277,8 +327,11 @@ fn access_denied(hop: &Hop, caller: Option<&str>, message: &str) -> String {
             "the trust policy requires MFA (aws:MultiFactorAuthPresent) or an sts:ExternalId: add mfa_serial or external_id to [profile {}]",
             hop.profile
         ),
-        (None, Some(_)) => {
+        (None, Some(_)) if code_sent => {
             "the MFA code was stale or already used, or the trust policy wants an sts:ExternalId (external_id)".to_string()
+        }
+        (None, Some(_)) => {
+            "the cached MFA session this was asked from is older than the trust policy's aws:MultiFactorAuthAge allows (`assume clear --all` forgets it), or the trust policy wants an sts:ExternalId (external_id)".to_string()
         }
     };
     format!(
@@ -288,7 +341,8 @@ fn access_denied(hop: &Hop, caller: Option<&str>, message: &str) -> String {
 }
 
 /// One line for a failed STS call: what was attempted, AWS's code and message, what to check.
-fn call_error<E>(error: SdkError<E, HttpResponse>, what: &str, with_mfa: bool, sts: &Sts) -> Error
+/// `code_sent`: whether the call carried an MFA code.
+fn call_error<E>(error: SdkError<E, HttpResponse>, what: &str, code_sent: bool, sts: &Sts) -> Error
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
@@ -301,10 +355,10 @@ where
             let (code, message) = code_and_message(service.err(), service.raw());
             let hint = match code.as_str() {
                 "AccessDenied" => {
-                    let mfa = if with_mfa {
+                    let mfa = if code_sent {
                         "the MFA code was current"
                     } else {
-                        "the role needs no MFA (else set mfa_serial in the profile)"
+                        "the role needs no MFA code (else set mfa_serial in the profile)"
                     };
                     format!(
                         "check that the role's trust policy names your identity, that your identity may call sts:AssumeRole on it, that {mfa}, and that external_id matches if the role wants one"

@@ -1,49 +1,18 @@
 //! `assume whoami`: who the credentials in this environment are (GetCallerIdentity), which
 //! profile `assume` put there, and how long they have left.
 
-use aws_config::BehaviorVersion;
 use aws_smithy_types::DateTime;
 use aws_smithy_types::date_time::Format;
-use aws_smithy_types::error::display::DisplayErrorContext;
 use serde_json::json;
 
 use crate::cache::unix_now;
 use crate::cli::{Output, WhoamiArgs};
 use crate::config::Env;
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 pub fn run(args: &WhoamiArgs, env: &Env) -> Result<()> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::Internal(format!("cannot start the async runtime: {e}")))?;
-    let identity = runtime.block_on(async {
-        let mut loader = aws_config::defaults(BehaviorVersion::latest());
-        if env.get("AWS_REGION").is_none() && env.get("AWS_DEFAULT_REGION").is_none() {
-            loader = loader.region(aws_config::Region::new(crate::config::plan::DEFAULT_REGION));
-        }
-        let config = loader.load().await;
-        if config.credentials_provider().is_none() {
-            return Err(no_credentials("no credentials provider".into()));
-        }
-        aws_sdk_sts::Client::new(&config)
-            .get_caller_identity()
-            .send()
-            .await
-            .map_err(|e| {
-                let detail = DisplayErrorContext(&e).to_string();
-                match e.as_service_error().and_then(|s| s.meta().code()) {
-                    Some(code) => no_credentials(format!("STS answered {code}")),
-                    None if detail.contains("credential") => {
-                        no_credentials("no credentials in this environment".into())
-                    }
-                    None => Error::Sts(format!(
-                        "cannot reach STS to ask who you are ({}); check the network and AWS_ENDPOINT_URL",
-                        detail.lines().next().unwrap_or_default()
-                    )),
-                }
-            })
-    })?;
+    let no_region = env.get("AWS_REGION").is_none() && env.get("AWS_DEFAULT_REGION").is_none();
+    let identity = crate::sts::caller_identity(no_region)?;
     let expiration = env.get("AWS_CREDENTIAL_EXPIRATION");
     let seconds_left = expiration
         .as_deref()
@@ -76,10 +45,4 @@ pub fn run(args: &WhoamiArgs, env: &Env) -> Result<()> {
         _ => println!("expires   - (no AWS_CREDENTIAL_EXPIRATION)"),
     }
     Ok(())
-}
-
-fn no_credentials(why: String) -> Error {
-    Error::Auth(format!(
-        "cannot tell who you are ({why}); switch to a role first: eval \"$(assume PROFILE)\""
-    ))
 }
