@@ -3,7 +3,7 @@
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use clap_complete::engine::{ArgValueCompleter, CompletionCandidate};
 
-use crate::shell::Shell;
+use crate::handoff::shell::Shell;
 
 /// Assume AWS roles from a terminal: reads your ~/.aws/config profiles, asks for the MFA code,
 /// calls STS AssumeRole and prints the credentials as shell exports.

@@ -1,23 +1,28 @@
 //! `assume`: trade the AWS credentials you have for a role's temporary credentials.
 //!
-//! Data flows one way: [`cli`] → [`config`] (files → profiles → a validated [`config::Plan`])
-//! → [`credentials`] ([`cache`] first, else [`sts`] + [`mfa`]) → what hands them on:
-//! [`shell`] exports, a child's environment, or the [`server`] endpoint.
+//! Data flows one way: [`cli`] → [`profile`] (which profile, chosen once) → [`config`] (files →
+//! profiles → a validated [`config::Plan`]) → [`credentials`] (the [`cache`] first, else a
+//! refresh through [`sts`], the only module that talks to AWS, and [`mfa`]) → [`handoff`]
+//! (shell exports, a child's environment, or the credential endpoint). [`commands`] holds one
+//! file per subcommand, none of which imports another.
+//!
+//! Public for the binary and the tests: the command line, the config model (the conformance
+//! suite runs it), the shell rendering (the fuzz suite evaluates it), errors and messages.
 
-pub mod cache;
+mod cache;
 pub mod cli;
-pub mod commands;
+mod commands;
 pub mod config;
-pub mod credentials;
+mod credentials;
 pub mod error;
+pub mod handoff;
 pub mod message;
-pub mod mfa;
-pub mod picker;
-pub mod server;
-pub mod shell;
-pub mod sts;
+mod mfa;
+mod profile;
+mod sts;
 
 use cli::{Cli, Command};
+pub use commands::init::classify;
 use config::Env;
 pub use error::{Error, Result};
 
@@ -31,19 +36,19 @@ pub fn run(cli: Cli) -> Result<()> {
             "'{profile}' before a subcommand: put the profile after it, as in `assume explain {profile}`"
         )));
     }
-    match &cli.command {
-        None => commands::assume::run(&cli.assume, &env),
-        Some(Command::Explain(args)) => commands::explain::run(args, &env),
+    match cli.command {
+        None => commands::assume::run(cli.assume, &env),
+        Some(Command::Explain(args)) => commands::explain::run(&args, &env),
         Some(Command::CredentialProcess(args)) => commands::credential_process::run(args, &env),
-        Some(Command::Clear(args)) => commands::clear::run(args, &env),
-        Some(Command::List(args)) => commands::list::run(args, &env),
+        Some(Command::Clear(args)) => commands::clear::run(&args, &env),
+        Some(Command::List(args)) => commands::list::run(&args, &env),
         Some(Command::Exec(args)) => commands::exec::run(args, &env),
         Some(Command::Console(args)) => commands::console::run(args, &env),
-        Some(Command::Whoami(args)) => commands::whoami::run(args, &env),
+        Some(Command::Whoami(args)) => commands::whoami::run(&args, &env),
         Some(Command::Serve(args)) => commands::serve::run(args, &env),
         Some(Command::Shell(args)) => commands::subshell::run(args, &env),
-        Some(Command::Init(args)) => commands::init::run(args),
-        Some(Command::Completions(args)) => commands::completions::run(args),
+        Some(Command::Init(args)) => commands::init::run(&args),
+        Some(Command::Completions(args)) => commands::completions::run(&args),
         Some(Command::Man) => commands::completions::man(),
     }
 }

@@ -9,7 +9,7 @@ fn main() -> ExitCode {
     // ARGS the switch (whose output they evaluate) or anything else (run as it is)?
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     if args.get(1).is_some_and(|arg| arg == "__classify") {
-        println!("{}", assume::commands::init::classify(&args[2..]));
+        println!("{}", assume::classify(&args[2..]));
         return ExitCode::SUCCESS;
     }
     let cli = match assume::cli::Cli::try_parse() {

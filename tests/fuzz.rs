@@ -15,7 +15,8 @@
 use std::process::{Command, Stdio};
 
 use assume::config::{Env, FileKind, Overrides, Plan, ProfileSet, resolve_chain};
-use assume::shell::{Change, Shell, render};
+use assume::handoff::Change;
+use assume::handoff::shell::{Shell, render};
 use proptest::prelude::*;
 use proptest::test_runner::{Config as ProptestConfig, TestRunner};
 

@@ -60,17 +60,16 @@ fn encode(value: &str) -> String {
     form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }
 
-pub fn run(args: &ConsoleArgs, env: &Env) -> Result<()> {
-    let credentials_args = super::with_profile(&args.credentials, env, "console PROFILE")?;
-    let (plan, credentials) = super::credentials(&credentials_args, env)?;
-    crate::picker::record(env, &plan.profile);
+pub fn run(args: ConsoleArgs, env: &Env) -> Result<()> {
+    let role = super::role(args.credentials, env, "console PROFILE")?;
+    let (plan, credentials) = (&role.plan, &role.credentials);
     let Some(session_token) = credentials.session_token() else {
         return Err(Error::Usage(format!(
             "profile '{}' has long-term keys, and the console sign-in needs a role's temporary credentials: use a role profile",
             plan.profile
         )));
     };
-    let partition = partition(&plan);
+    let partition = partition(plan);
     let (signin, console) = partition_urls(partition);
     let endpoint = env
         .get("ASSUME_FEDERATION_ENDPOINT")

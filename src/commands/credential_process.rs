@@ -22,8 +22,9 @@ struct Output<'a> {
     expiration: Option<String>,
 }
 
-pub fn run(args: &CredentialArgs, env: &Env) -> Result<()> {
-    let (_, credentials) = super::credentials(args, env)?;
+pub fn run(args: CredentialArgs, env: &Env) -> Result<()> {
+    let profile = crate::profile::choose(&args.profile, env, crate::profile::Asking::Sdk)?;
+    let credentials = super::source(args, &profile, env)?.credentials()?;
     let output = Output {
         version: 1,
         access_key_id: credentials.access_key_id(),

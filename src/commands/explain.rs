@@ -8,7 +8,8 @@ use crate::credentials::describe_base;
 use crate::error::{Error, Result};
 
 pub fn run(args: &ExplainArgs, env: &Env) -> Result<()> {
-    let plan = super::plan(&args.profile, &args.chain, env)?;
+    let profile = crate::profile::choose(&args.profile, env, crate::profile::Asking::Sdk)?;
+    let plan = super::plan(&profile, &args.chain, env)?;
     let text = match args.output {
         Output::Json => serde_json::to_string_pretty(&to_json(&plan))
             .map_err(|e| Error::Internal(format!("cannot write JSON: {e}")))?,

@@ -15,25 +15,23 @@ pub mod whoami;
 
 use std::time::Duration;
 
-use aws_credential_types::Credentials;
-
-use crate::credentials::Source;
-
 use crate::cache::{Cache, Mode};
-use crate::cli::{ChainArgs, CredentialArgs, ProfileArg};
-use crate::config::{
-    ChainError, ConfigError, Env, Loaded, Overrides, Plan, resolve_chain, selected_profile,
-};
+use crate::cli::{ChainArgs, CredentialArgs};
+use crate::config::{ChainError, ConfigError, Env, Loaded, Overrides, Plan, resolve_chain};
+use crate::credentials::Source;
 use crate::error::{Error, Result};
+use crate::handoff::Role;
 use crate::mfa::Mfa;
+use crate::profile::{self, Asking};
 
-/// What obtaining the command line's credentials takes: the plan, the MFA source, the cache.
-pub fn source(args: &CredentialArgs, env: &Env) -> Result<Source> {
-    let mfa = Mfa::new(args.token_code.clone(), env)?;
+/// What obtaining credentials for `profile` takes, from the command line's credential
+/// options: the plan, the MFA source (the `--token-code` moves into it), the cache.
+pub fn source(args: CredentialArgs, profile: &str, env: &Env) -> Result<Source> {
     let mode = Mode::from_env(env, args.no_cache)?;
-    let min_ttl = MinTtl::of(args, env)?;
-    let plan = plan(&args.profile, &args.chain, env)?;
+    let min_ttl = MinTtl::of(&args, env)?;
+    let plan = plan(profile, &args.chain, env)?;
     min_ttl.check(&plan, mode != Mode::None)?;
+    let mfa = Mfa::new(args.token_code, env)?;
     for notice in &plan.notices {
         crate::say!("{notice}");
     }
@@ -44,6 +42,32 @@ pub fn source(args: &CredentialArgs, env: &Env) -> Result<Source> {
         min_ttl: Duration::from_secs(min_ttl.seconds.into()),
         current: None,
     })
+}
+
+/// For a command a person runs: the profile chosen ([`profile::choose`]), a [`Source`] for
+/// it and the credentials it gives now (so any MFA code is asked now), the profile put first
+/// in the picker's list.
+fn chosen(
+    args: CredentialArgs,
+    env: &Env,
+    usage: &'static str,
+) -> Result<(Source, aws_credential_types::Credentials)> {
+    let name = profile::choose(&args.profile, env, Asking::Person { usage })?;
+    let mut source = source(args, &name, env)?;
+    let credentials = source.credentials()?;
+    profile::picker::record(env, &source.plan.profile);
+    Ok((source, credentials))
+}
+
+/// [`chosen`], for a command that goes on asking (the credential endpoint).
+pub fn served(args: CredentialArgs, env: &Env, usage: &'static str) -> Result<Source> {
+    Ok(chosen(args, env, usage)?.0)
+}
+
+/// [`chosen`], for a command that hands the credentials on once.
+pub fn role(args: CredentialArgs, env: &Env, usage: &'static str) -> Result<Role> {
+    let (source, credentials) = chosen(args, env, usage)?;
+    Ok(Role::new(source.plan, credentials))
 }
 
 /// `--min-ttl`, else `ASSUME_MIN_TTL`, else 5 min; and how to name it in a message.
@@ -126,45 +150,14 @@ fn human(seconds: u32) -> String {
         .replace(' ', "")
 }
 
-/// The credentials the command line asks for, through the cache.
-pub fn credentials(args: &CredentialArgs, env: &Env) -> Result<(Plan, Credentials)> {
-    let mut source = source(args, env)?;
-    let credentials = source.credentials()?;
-    Ok((source.plan, credentials))
-}
-
-/// For commands a person runs: the profile named, else `AWS_PROFILE`, else
-/// `AWS_DEFAULT_PROFILE`, else one picked on the terminal; with no terminal, an error that
-/// asks for one (`usage` shows how).
-pub fn with_profile(args: &CredentialArgs, env: &Env, usage: &str) -> Result<CredentialArgs> {
-    if args.profile.get().is_some() {
-        return Ok(args.clone());
-    }
-    let name = match env
-        .get("AWS_PROFILE")
-        .or_else(|| env.get("AWS_DEFAULT_PROFILE"))
-    {
-        Some(name) => name,
-        None => crate::picker::pick(env)?.ok_or_else(|| {
-            Error::Usage(format!(
-                "no profile: name one (assume {usage}) or set AWS_PROFILE"
-            ))
-        })?,
-    };
-    let mut args = args.clone();
-    args.profile.flag = Some(name);
-    Ok(args)
-}
-
-/// Reads the files and resolves the profile the command line (or the environment) names.
-pub fn plan(profile: &ProfileArg, chain: &ChainArgs, env: &Env) -> Result<Plan> {
+/// Reads the files and resolves `profile` with the command line's overrides.
+pub fn plan(profile: &str, chain: &ChainArgs, env: &Env) -> Result<Plan> {
     let loaded = Loaded::load(env)?;
-    let name = selected_profile(profile.get(), env);
     let overrides = Overrides {
         duration_seconds: chain.duration,
         region: chain.region.clone(),
     };
-    Ok(plan_of(&loaded, &name, &overrides, env)?)
+    Ok(plan_of(&loaded, profile, &overrides, env)?)
 }
 
 /// The plan for one profile of files already loaded.

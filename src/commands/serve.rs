@@ -6,13 +6,12 @@ use std::io::Write;
 use crate::cli::ServeArgs;
 use crate::config::Env;
 use crate::error::{Error, Result};
-use crate::server::Server;
-use crate::shell::{Change, Shell, render};
+use crate::handoff::Change;
+use crate::handoff::endpoint::Server;
+use crate::handoff::shell::{Shell, render};
 
-pub fn run(args: &ServeArgs, env: &Env) -> Result<()> {
-    let credentials_args = super::with_profile(&args.credentials, env, "serve PROFILE")?;
-    let mut source = super::source(&credentials_args, env)?;
-    source.credentials()?;
+pub fn run(args: ServeArgs, env: &Env) -> Result<()> {
+    let mut source = super::served(args.credentials, env, "serve PROFILE")?;
     let server = Server::start()?;
     let shell = args.shell.unwrap_or_else(Shell::of_caller);
     let changes: Vec<Change<'_>> = server

@@ -8,14 +8,12 @@ use crate::cache::unix_now;
 use crate::cli::ShellArgs;
 use crate::config::Env;
 use crate::error::Result;
-use crate::shell::Change;
+use crate::handoff::{Change, child};
 
-pub fn run(args: &ShellArgs, env: &Env) -> Result<()> {
-    let credentials_args = super::with_profile(&args.credentials, env, "shell PROFILE")?;
-    let (plan, credentials) = super::credentials(&credentials_args, env)?;
-    crate::picker::record(env, &plan.profile);
-    let expiration = crate::credentials::expiration(&credentials);
-    let mut changes = super::assume::credential_changes(&plan, &credentials, expiration.as_deref());
+pub fn run(args: ShellArgs, env: &Env) -> Result<()> {
+    let role = super::role(args.credentials, env, "shell PROFILE")?;
+    let (plan, credentials, expiration) = (&role.plan, &role.credentials, &role.expiration);
+    let mut changes = role.changes();
     changes.push(Change::Set("ASSUME_SHELL", &plan.profile));
 
     if let Some(outer) = env.get("ASSUME_SHELL") {
@@ -48,6 +46,6 @@ pub fn run(args: &ShellArgs, env: &Env) -> Result<()> {
         plan.profile
     );
     let mut command = Command::new(&shell);
-    super::exec::apply(&mut command, &changes);
-    super::exec::replace_process(command, &shell.display().to_string())
+    child::apply(&mut command, &changes);
+    child::replace_process(command, &shell.display().to_string())
 }

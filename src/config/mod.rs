@@ -111,14 +111,18 @@ fn expand_home(path: &str, home: Option<&str>, os: Os) -> String {
     expanded
 }
 
-/// The profile the user means: `--profile` or the positional name, then `AWS_PROFILE`,
-/// then `AWS_DEFAULT_PROFILE`, then `default`.
-pub fn selected_profile(explicit: Option<&str>, env: &Env) -> String {
+/// The profile a command line or the environment names: `--profile` or the positional name,
+/// then `AWS_PROFILE`, then `AWS_DEFAULT_PROFILE`.
+pub fn named_profile(explicit: Option<&str>, env: &Env) -> Option<String> {
     explicit
         .map(str::to_string)
         .or_else(|| env.get("AWS_PROFILE"))
         .or_else(|| env.get("AWS_DEFAULT_PROFILE"))
-        .unwrap_or_else(|| "default".to_string())
+}
+
+/// The profile the AWS SDKs would use: [`named_profile`], else `default`.
+pub fn selected_profile(explicit: Option<&str>, env: &Env) -> String {
+    named_profile(explicit, env).unwrap_or_else(|| "default".to_string())
 }
 
 /// The parsed, merged files and where they were found.

@@ -5,6 +5,8 @@ use std::fmt::Write as _;
 
 use clap::ValueEnum;
 
+use super::Change;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Shell {
     Bash,
@@ -66,13 +68,6 @@ fn parent_name() -> Option<String> {
     }
     #[cfg(not(target_os = "linux"))]
     None
-}
-
-/// One change to the environment.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Change<'a> {
-    Set(&'static str, &'a str),
-    Unset(&'static str),
 }
 
 /// The code for `changes`, one statement per line.
