@@ -13,7 +13,7 @@ use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_types::error::display::DisplayErrorContext;
 
-use crate::config::{Base, Hop, Plan};
+use crate::config::{Base, CredentialSource, Hop, Plan};
 use crate::error::{Error, Result};
 
 /// Bounds every call, so an endpoint that accepts and never answers is an error, not a hang.
@@ -218,16 +218,16 @@ pub async fn base_credentials(plan: &Plan) -> Result<Credentials> {
         aws_config::provider_config::ProviderConfig::default().with_region(region.clone());
     let provider: SharedCredentialsProvider = match &plan.base {
         Base::Static { credentials, .. } => return Ok(credentials.clone()),
-        Base::CredentialSource { source, .. } => match source.as_str() {
-            "Environment" => SharedCredentialsProvider::new(
+        Base::CredentialSource { source, .. } => match source {
+            CredentialSource::Environment => SharedCredentialsProvider::new(
                 aws_config::environment::EnvironmentVariableCredentialsProvider::new(),
             ),
-            "Ec2InstanceMetadata" => SharedCredentialsProvider::new(
+            CredentialSource::Ec2InstanceMetadata => SharedCredentialsProvider::new(
                 aws_config::imds::credentials::ImdsCredentialsProvider::builder()
                     .configure(&provider_config)
                     .build(),
             ),
-            _ => SharedCredentialsProvider::new(
+            CredentialSource::EcsContainer => SharedCredentialsProvider::new(
                 aws_config::ecs::EcsCredentialsProvider::builder()
                     .configure(&provider_config)
                     .build(),

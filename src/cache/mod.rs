@@ -83,7 +83,7 @@ const ENTRY_VERSION: u32 = 1;
 pub struct IndexEntry {
     pub profile: String,
     pub kind: EntryKind,
-    pub store: String,
+    pub store: StoreKind,
     pub expires_at: u64,
 }
 
@@ -526,9 +526,10 @@ impl Cache {
             serde_json::to_vec(&stored)
                 .map_err(|e| Error::Internal(format!("cannot encode a cache entry: {e}")))?,
         );
-        if self.write(key, &bytes)? {
-            crate::verbose!("cached in {}", self.store_name());
-            let store = self.store_name().to_string();
+        if self.write(key, &bytes)?
+            && let Some(store) = self.store.as_ref().map(|s| s.kind())
+        {
+            crate::verbose!("cached in {}", store.name());
             self.update_index(|index| {
                 index.insert(
                     key.to_string(),

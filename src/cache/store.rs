@@ -11,7 +11,9 @@ use super::dir::{Dir, ReadError};
 /// Every store is addressed by this service name and the entry's key.
 pub const SERVICE: &str = "assume";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Where an entry is kept; serialized by its [`name`](StoreKind::name) (`index.json`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum StoreKind {
     Keyring,
     Keyutils,

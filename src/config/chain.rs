@@ -3,6 +3,25 @@
 
 use super::parse::{ProfileSet, Section};
 
+/// What the AWS SDK for Rust loads for a profile that `assume` does not load itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SdkSource {
+    /// IAM Identity Center: `sso_*` keys or `sso_session`.
+    Sso,
+    /// `credential_process`.
+    CredentialProcess,
+}
+
+impl std::fmt::Display for SdkSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            SdkSource::Sso => "sso",
+            SdkSource::CredentialProcess => "credential_process",
+        })
+    }
+}
+
 /// Where the first credentials of a chain come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BaseProvider<'a> {
@@ -18,7 +37,7 @@ pub enum BaseProvider<'a> {
     /// Anything else the AWS SDK for Rust loads for a profile: `credential_process`, SSO.
     Sdk {
         profile: &'a Section,
-        via: &'static str,
+        via: SdkSource,
     },
 }
 
@@ -179,13 +198,13 @@ fn base_provider(profile: &Section) -> Result<BaseProvider<'_>, ChainError> {
     {
         return Ok(BaseProvider::Sdk {
             profile,
-            via: "sso",
+            via: SdkSource::Sso,
         });
     }
     if profile.get("credential_process").is_some() {
         return Ok(BaseProvider::Sdk {
             profile,
-            via: "credential_process",
+            via: SdkSource::CredentialProcess,
         });
     }
     static_credentials(profile)?;

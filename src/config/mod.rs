@@ -8,10 +8,11 @@ pub mod plan;
 use std::collections::HashMap;
 use std::io::ErrorKind;
 
-pub use chain::{BaseProvider, ChainError, ProfileChain, RoleHop, resolve_chain};
+pub use chain::{BaseProvider, ChainError, ProfileChain, RoleHop, SdkSource, resolve_chain};
 pub use parse::{FileKind, ParseError, ProfileSet, Section, is_identifier};
 pub use plan::{
-    Base, Hop, Overrides, Plan, RegionSource, default_session_name, parse_human_seconds,
+    Base, CredentialSource, Hop, Overrides, Plan, RegionSource, default_session_name,
+    parse_human_seconds,
 };
 
 /// A snapshot of the process environment (or one a test hands in): a lookup is a hash

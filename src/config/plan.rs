@@ -4,7 +4,7 @@
 use aws_credential_types::Credentials;
 use serde::Serialize;
 
-use super::chain::{BaseProvider, ProfileChain};
+use super::chain::{BaseProvider, ProfileChain, SdkSource};
 use super::parse::{ProfileSet, Section};
 use super::{ConfigError, Env};
 
@@ -31,6 +31,35 @@ pub struct Overrides {
     pub region: Option<String>,
 }
 
+/// `credential_source`: where an instance or container finds credentials.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum CredentialSource {
+    /// `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY` (/ `AWS_SESSION_TOKEN`).
+    Environment,
+    /// The EC2 instance metadata service.
+    Ec2InstanceMetadata,
+    /// The ECS container credentials endpoint.
+    EcsContainer,
+}
+
+impl CredentialSource {
+    /// The value as the config file spells it.
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "Environment" => Some(CredentialSource::Environment),
+            "Ec2InstanceMetadata" => Some(CredentialSource::Ec2InstanceMetadata),
+            "EcsContainer" => Some(CredentialSource::EcsContainer),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for CredentialSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self, f)
+    }
+}
+
 /// The base credentials, owned. `Credentials` redacts its secret in `Debug`.
 #[derive(Debug, Clone)]
 pub enum Base {
@@ -40,7 +69,7 @@ pub enum Base {
     },
     CredentialSource {
         profile: String,
-        source: String,
+        source: CredentialSource,
     },
     WebIdentity {
         profile: String,
@@ -50,7 +79,7 @@ pub enum Base {
     },
     Sdk {
         profile: String,
-        via: String,
+        via: SdkSource,
     },
 }
 
@@ -80,8 +109,8 @@ impl Base {
     fn is_role_session(&self) -> bool {
         match self {
             Base::WebIdentity { .. } => true,
-            Base::CredentialSource { source, .. } => source != "Environment",
-            Base::Sdk { via, .. } => via == "sso",
+            Base::CredentialSource { source, .. } => *source != CredentialSource::Environment,
+            Base::Sdk { via, .. } => *via == SdkSource::Sso,
             Base::Static { .. } => false,
         }
     }
@@ -306,20 +335,17 @@ fn owned_base(base: &BaseProvider<'_>) -> Result<Base, ConfigError> {
                 ),
             }
         }
-        BaseProvider::NamedSource { source, .. } => {
-            if !["Environment", "Ec2InstanceMetadata", "EcsContainer"].contains(source) {
-                return Err(invalid(
+        BaseProvider::NamedSource { source, .. } => Base::CredentialSource {
+            source: CredentialSource::from_name(source).ok_or_else(|| {
+                invalid(
                     &name,
                     format!(
                         "credential_source '{source}' is not supported; use Environment, Ec2InstanceMetadata or EcsContainer"
                     ),
-                ));
-            }
-            Base::CredentialSource {
-                profile: name,
-                source: source.to_string(),
-            }
-        }
+                )
+            })?,
+            profile: name,
+        },
         BaseProvider::WebIdentity(_) => Base::WebIdentity {
             profile: name,
             role_arn: profile.get("role_arn").unwrap_or_default().to_string(),
@@ -331,7 +357,7 @@ fn owned_base(base: &BaseProvider<'_>) -> Result<Base, ConfigError> {
         },
         BaseProvider::Sdk { via, .. } => Base::Sdk {
             profile: name,
-            via: via.to_string(),
+            via: *via,
         },
     })
 }
@@ -341,21 +367,26 @@ fn base_identity(set: &ProfileSet, base: &Base, profile: &Section, env: &Env) ->
     let var = |name: &str| env.get(name).unwrap_or_default();
     Some(match base {
         Base::Static { credentials, .. } => format!("key:{}", credentials.access_key_id()),
-        Base::CredentialSource { source, .. } => match source.as_str() {
-            "Environment" => format!("env:{}", var("AWS_ACCESS_KEY_ID")),
-            "EcsContainer" => format!(
+        Base::CredentialSource { source, .. } => match source {
+            CredentialSource::Environment => format!("env:{}", var("AWS_ACCESS_KEY_ID")),
+            CredentialSource::EcsContainer => format!(
                 "ecs:{}:{}",
                 var("AWS_CONTAINER_CREDENTIALS_FULL_URI"),
                 var("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")
             ),
-            _ => format!("imds:{}", var("AWS_EC2_METADATA_SERVICE_ENDPOINT")),
+            CredentialSource::Ec2InstanceMetadata => {
+                format!("imds:{}", var("AWS_EC2_METADATA_SERVICE_ENDPOINT"))
+            }
         },
         Base::WebIdentity {
             role_arn,
             token_file,
             ..
         } => format!("web:{role_arn}:{token_file}"),
-        Base::Sdk { via, .. } if via == "sso" => {
+        Base::Sdk {
+            via: SdkSource::Sso,
+            ..
+        } => {
             let session = profile.get("sso_session");
             let start_url = profile.get("sso_start_url").or_else(|| {
                 set.other_sections
