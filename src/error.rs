@@ -19,14 +19,43 @@ pub mod exit {
     pub const CACHE: u8 = 6;
 }
 
+/// The classes of failure, each with its exit status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Class {
+    Internal,
+    Usage,
+    Config,
+    Auth,
+    Sts,
+    Cache,
+}
+
+impl Class {
+    pub fn code(self) -> u8 {
+        match self {
+            Class::Internal => exit::INTERNAL,
+            Class::Usage => exit::USAGE,
+            Class::Config => exit::CONFIG,
+            Class::Auth => exit::AUTH,
+            Class::Sts => exit::STS,
+            Class::Cache => exit::CACHE,
+        }
+    }
+}
+
+/// Every failure. The typed ones say their class themselves ([`Error::class`]); the plain
+/// ones are for what has one message and no data worth keeping.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("{0}")]
     Usage(String),
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
-    #[error("{0}")]
-    Auth(String),
+    #[error(transparent)]
+    Mfa(#[from] crate::mfa::MfaError),
+    #[error(transparent)]
+    Aws(#[from] crate::sts::AwsError),
+    /// The console's federation endpoint (not STS, but the same class).
     #[error("{0}")]
     Sts(String),
     #[error("{0}")]
@@ -45,15 +74,25 @@ impl Error {
         matches!(self, Error::Exit { message: None, .. })
     }
 
+    /// The class of failure; `None` for a passed-on status.
+    pub fn class(&self) -> Option<Class> {
+        Some(match self {
+            Error::Usage(_) => Class::Usage,
+            Error::Config(_) => Class::Config,
+            Error::Mfa(e) => e.class(),
+            Error::Aws(e) => e.class(),
+            Error::Sts(_) => Class::Sts,
+            Error::Cache(_) => Class::Cache,
+            Error::Internal(_) => Class::Internal,
+            Error::Exit { .. } => return None,
+        })
+    }
+
     pub fn exit_code(&self) -> ExitCode {
-        ExitCode::from(match self {
-            Error::Usage(_) => exit::USAGE,
-            Error::Config(_) => exit::CONFIG,
-            Error::Auth(_) => exit::AUTH,
-            Error::Sts(_) => exit::STS,
-            Error::Cache(_) => exit::CACHE,
-            Error::Internal(_) => exit::INTERNAL,
-            Error::Exit { code, .. } => *code,
+        ExitCode::from(match (self, self.class()) {
+            (Error::Exit { code, .. }, _) => *code,
+            (_, Some(class)) => class.code(),
+            (_, None) => exit::INTERNAL,
         })
     }
 }

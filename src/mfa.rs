@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use zeroize::Zeroizing;
 
 use crate::config::Env;
-use crate::error::{Error, Result};
+use crate::error::{Class, Result};
 
 /// How many times a person may mistype the code before `assume` gives up.
 const ATTEMPTS: usize = 3;
@@ -44,20 +44,14 @@ impl Mfa {
         if let Some(code) = &flag
             && !is_valid_code(code)
         {
-            return Err(Error::Usage(
-                "--token-code must be the 6 digits your MFA device shows".into(),
-            ));
+            return Err(MfaError::BadTokenCode.into());
         }
         let timeout = match env.get(TIMEOUT_VARIABLE) {
             None => DEFAULT_TIMEOUT,
             Some(text) => crate::config::parse_human_seconds(&text)
                 .filter(|seconds| *seconds > 0)
                 .map(|seconds| Duration::from_secs(seconds.into()))
-                .ok_or_else(|| {
-                    Error::Usage(format!(
-                        "{TIMEOUT_VARIABLE}='{text}' is not a timeout: set it to seconds (at least 1), or e.g. 90s or 2m"
-                    ))
-                })?,
+                .ok_or(MfaError::BadTimeout { value: text })?,
         };
         Ok(Mfa { flag, timeout })
     }
@@ -82,10 +76,12 @@ impl Mfa {
 /// Runs `mfa_process` through the shell; its trimmed stdout must be the code. Its stderr is
 /// the person's; its output never is (it holds the code).
 fn run_process(command: &str, profile: &str, timeout: Duration) -> Result<Zeroizing<String>> {
-    let failed = |why: String| {
-        Error::Auth(format!(
-            "profile '{profile}': mfa_process {why}; fix the command or remove mfa_process to be prompted"
-        ))
+    let failed = |why: String| -> crate::error::Error {
+        MfaError::Process {
+            profile: profile.to_string(),
+            why,
+        }
+        .into()
     };
     let helper = Helper::start(command).map_err(|e| failed(format!("could not start: {e}")))?;
     let answer = helper.answer(timeout, || {
@@ -120,6 +116,42 @@ fn run_process(command: &str, profile: &str, timeout: Duration) -> Result<Zeroiz
         Ok(code)
     } else {
         Err(failed("did not print a 6-digit code".into()))
+    }
+}
+
+/// Why no MFA code could be had.
+#[derive(Debug, thiserror::Error)]
+pub enum MfaError {
+    #[error("--token-code must be the 6 digits your MFA device shows")]
+    BadTokenCode,
+    #[error(
+        "{TIMEOUT_VARIABLE}='{value}' is not a timeout: set it to seconds (at least 1), or e.g. 90s or 2m"
+    )]
+    BadTimeout { value: String },
+    #[error(
+        "profile '{profile}': mfa_process {why}; fix the command or remove mfa_process to be prompted"
+    )]
+    Process { profile: String, why: String },
+    #[error(
+        "profile '{profile}' needs an MFA code for {serial} and there is no terminal to ask on: pass --token-code CODE"
+    )]
+    NoTerminal { profile: String, serial: String },
+    #[error("could not read the MFA code: {0}")]
+    Unreadable(String),
+    #[error(
+        "no valid MFA code for {serial} after {ATTEMPTS} tries: an MFA code is the 6 digits your device shows"
+    )]
+    NoValidCode { serial: String },
+}
+
+impl MfaError {
+    /// A bad value on the command line or in the environment is a usage error; every other
+    /// failure to get a code is an authentication one.
+    pub fn class(&self) -> Class {
+        match self {
+            MfaError::BadTokenCode | MfaError::BadTimeout { .. } => Class::Usage,
+            _ => Class::Auth,
+        }
     }
 }
 
@@ -291,13 +323,12 @@ pub fn terminal() -> Option<console::Term> {
 }
 
 fn prompt(serial: &str, profile: &str) -> Result<Zeroizing<String>> {
-    let no_terminal = || {
-        Error::Auth(format!(
-            "profile '{profile}' needs an MFA code for {serial} and there is no terminal to ask on: pass --token-code CODE"
-        ))
-    };
     let Some(term) = terminal() else {
-        return Err(no_terminal());
+        return Err(MfaError::NoTerminal {
+            profile: profile.to_string(),
+            serial: serial.to_string(),
+        }
+        .into());
     };
     for attempt in 1..=ATTEMPTS {
         let code = dialoguer::Input::<String>::new()
@@ -306,7 +337,7 @@ fn prompt(serial: &str, profile: &str) -> Result<Zeroizing<String>> {
             .report(false)
             .interact_text_on(&term)
             .map(Zeroizing::new)
-            .map_err(|e| Error::Auth(format!("could not read the MFA code: {e}")))?;
+            .map_err(|e| MfaError::Unreadable(e.to_string()))?;
         let code = Zeroizing::new(code.trim().to_string());
         if is_valid_code(&code) {
             return Ok(code);
@@ -315,9 +346,10 @@ fn prompt(serial: &str, profile: &str) -> Result<Zeroizing<String>> {
             let _ = term.write_line("An MFA code is 6 digits; try again.");
         }
     }
-    Err(Error::Auth(format!(
-        "no valid MFA code for {serial} after {ATTEMPTS} tries: an MFA code is the 6 digits your device shows"
-    )))
+    Err(MfaError::NoValidCode {
+        serial: serial.to_string(),
+    }
+    .into())
 }
 
 #[cfg(test)]
@@ -341,7 +373,13 @@ mod tests {
         assert_eq!(timeout("90").unwrap(), Duration::from_secs(90));
         assert_eq!(timeout("2m").unwrap(), Duration::from_secs(120));
         for bad in ["0", "soon", "-1", "1.5"] {
-            assert!(matches!(timeout(bad), Err(Error::Usage(_))), "{bad}");
+            assert!(
+                matches!(
+                    timeout(bad),
+                    Err(crate::error::Error::Mfa(MfaError::BadTimeout { .. }))
+                ),
+                "{bad}"
+            );
         }
     }
 

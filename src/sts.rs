@@ -14,7 +14,76 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_types::error::display::DisplayErrorContext;
 
 use crate::config::{Base, CredentialSource, Hop, Plan};
-use crate::error::{Error, Result};
+use crate::error::{Class, Error, Result};
+
+/// What went wrong talking to AWS. [`AwsError::class`] says whether it was the credentials
+/// (authentication) or STS and the network.
+#[derive(Debug, thiserror::Error)]
+pub enum AwsError {
+    /// AssumeRole denied: the caller, the role and the likely causes, in one line.
+    #[error("{0}")]
+    AccessDenied(String),
+    /// STS answered with an error code.
+    #[error("{what}: {code}: {message}; {hint}")]
+    Refused {
+        what: String,
+        code: String,
+        message: String,
+        hint: String,
+    },
+    #[error(
+        "{what}: {endpoint} did not answer in time; check the network and AWS_ENDPOINT_URL_STS / endpoint_url"
+    )]
+    TimedOut { what: String, endpoint: String },
+    #[error(
+        "{what}: cannot reach {endpoint} ({detail}); check the network and AWS_ENDPOINT_URL_STS / endpoint_url"
+    )]
+    Unreachable {
+        what: String,
+        endpoint: String,
+        detail: String,
+    },
+    #[error("{what}: {detail}")]
+    Other { what: String, detail: String },
+    /// An answer whose credentials lack a part, or have already expired.
+    #[error(
+        "profile '{profile}': STS answered {what}; check that AWS_ENDPOINT_URL_STS / endpoint_url is a real STS endpoint"
+    )]
+    Incomplete { profile: String, what: String },
+    /// The source credentials (credential_process, SSO, web identity, …) could not be loaded.
+    #[error("profile '{profile}': could not load its {kind} credentials: {detail}")]
+    SourceNotLoaded {
+        profile: String,
+        kind: &'static str,
+        detail: String,
+    },
+    /// `whoami` found no credentials that STS accepts.
+    #[error("cannot tell who you are ({why}); switch to a role first: eval \"$(assume PROFILE)\"")]
+    NoIdentity { why: String },
+}
+
+impl AwsError {
+    pub fn class(&self) -> Class {
+        match self {
+            AwsError::AccessDenied(_)
+            | AwsError::SourceNotLoaded { .. }
+            | AwsError::NoIdentity { .. } => Class::Auth,
+            AwsError::Refused { code, .. }
+                if matches!(
+                    code.as_str(),
+                    "AccessDenied"
+                        | "InvalidClientTokenId"
+                        | "ExpiredToken"
+                        | "ExpiredTokenException"
+                        | "SignatureDoesNotMatch"
+                ) =>
+            {
+                Class::Auth
+            }
+            _ => Class::Sts,
+        }
+    }
+}
 
 /// Bounds every call, so an endpoint that accepts and never answers is an error, not a hang.
 fn timeouts() -> TimeoutConfig {
@@ -84,12 +153,13 @@ impl Sts {
                     .await
                     .ok()
                     .and_then(|identity| identity.arn);
-                Err(Error::Auth(access_denied(
+                Err(AwsError::AccessDenied(access_denied(
                     hop,
                     caller.as_deref(),
                     &message,
                     mfa.is_some(),
-                )))
+                ))
+                .into())
             }
             Err(e) => {
                 let what = format!("profile '{}': assuming {}", hop.profile, hop.role_arn);
@@ -130,10 +200,12 @@ fn converted(
     credentials: Option<aws_sdk_sts::types::Credentials>,
     profile: &str,
 ) -> Result<Credentials> {
-    let incomplete = |what: &str| {
-        Error::Sts(format!(
-            "profile '{profile}': STS answered {what}; check that AWS_ENDPOINT_URL_STS / endpoint_url is a real STS endpoint"
-        ))
+    let incomplete = |what: &str| -> Error {
+        AwsError::Incomplete {
+            profile: profile.to_string(),
+            what: what.to_string(),
+        }
+        .into()
     };
     let Some(c) = credentials else {
         return Err(incomplete("without credentials"));
@@ -173,11 +245,7 @@ fn converted(
 pub fn caller_identity(
     no_region: bool,
 ) -> Result<aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityOutput> {
-    let no_credentials = |why: String| {
-        Error::Auth(format!(
-            "cannot tell who you are ({why}); switch to a role first: eval \"$(assume PROFILE)\""
-        ))
-    };
+    let no_credentials = |why: String| -> Error { AwsError::NoIdentity { why }.into() };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -202,10 +270,12 @@ pub fn caller_identity(
                     None if detail.contains("credential") => {
                         no_credentials("no credentials in this environment".into())
                     }
-                    None => Error::Sts(format!(
-                        "cannot reach STS to ask who you are ({}); check the network and AWS_ENDPOINT_URL",
-                        detail.lines().next().unwrap_or_default()
-                    )),
+                    None => AwsError::Unreachable {
+                        what: "asking STS who you are".into(),
+                        endpoint: "STS".into(),
+                        detail: detail.lines().next().unwrap_or_default().to_string(),
+                    }
+                    .into(),
                 }
             })
     })
@@ -258,12 +328,12 @@ pub async fn base_credentials(plan: &Plan) -> Result<Credentials> {
         ),
     };
     provider.provide_credentials().await.map_err(|e| {
-        Error::Auth(format!(
-            "profile '{}': could not load its {} credentials: {}",
-            plan.base.profile(),
-            plan.base.kind(),
-            DisplayErrorContext(&e)
-        ))
+        AwsError::SourceNotLoaded {
+            profile: plan.base.profile().to_string(),
+            kind: plan.base.kind(),
+            detail: DisplayErrorContext(&e).to_string(),
+        }
+        .into()
     })
 }
 
@@ -385,23 +455,29 @@ where
                 }
                 _ => "see the AWS message".into(),
             };
-            let line = format!("{what}: {code}: {message}; {hint}");
-            match code.as_str() {
-                "AccessDenied"
-                | "InvalidClientTokenId"
-                | "ExpiredToken"
-                | "ExpiredTokenException"
-                | "SignatureDoesNotMatch" => Error::Auth(line),
-                _ => Error::Sts(line),
+            AwsError::Refused {
+                what: what.to_string(),
+                code,
+                message,
+                hint,
             }
+            .into()
         }
-        SdkError::TimeoutError(_) => Error::Sts(format!(
-            "{what}: {endpoint} did not answer in time; check the network and AWS_ENDPOINT_URL_STS / endpoint_url"
-        )),
-        SdkError::DispatchFailure(_) => Error::Sts(format!(
-            "{what}: cannot reach {endpoint} ({}); check the network and AWS_ENDPOINT_URL_STS / endpoint_url",
-            DisplayErrorContext(&error)
-        )),
-        _ => Error::Sts(format!("{what}: {}", DisplayErrorContext(&error))),
+        SdkError::TimeoutError(_) => AwsError::TimedOut {
+            what: what.to_string(),
+            endpoint,
+        }
+        .into(),
+        SdkError::DispatchFailure(_) => AwsError::Unreachable {
+            what: what.to_string(),
+            endpoint,
+            detail: DisplayErrorContext(&error).to_string(),
+        }
+        .into(),
+        _ => AwsError::Other {
+            what: what.to_string(),
+            detail: DisplayErrorContext(&error).to_string(),
+        }
+        .into(),
     }
 }
