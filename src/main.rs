@@ -9,7 +9,9 @@ fn main() -> ExitCode {
     // ARGS the switch (whose output they evaluate) or anything else (run as it is)?
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     if args.get(1).is_some_and(|arg| arg == "__classify") {
-        println!("{}", assume::classify(&args[2..]));
+        use std::io::Write;
+        // Only the shell function reads this; if it went away, there is no one to tell.
+        let _ = writeln!(std::io::stdout(), "{}", assume::classify(&args[2..]));
         return ExitCode::SUCCESS;
     }
     let cli = match assume::cli::Cli::try_parse() {

@@ -1,13 +1,13 @@
 //! `assume PROFILE`: print shell code that exports the role's credentials, and
 //! `assume --unset`: print the code that switches back.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 
 use zeroize::Zeroizing;
 
 use crate::cli::AssumeArgs;
 use crate::config::Env;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::handoff::shell::{Shell, render};
 use crate::handoff::{self, Change};
 
@@ -16,7 +16,7 @@ pub fn run(args: AssumeArgs, env: &Env) -> Result<()> {
     if args.unset {
         let previous = handoff::previous_values(env);
         let assumed = env.get("ASSUME_PROFILE").is_some();
-        return emit(&render(shell, &handoff::unset_changes(&previous, assumed)));
+        return super::emit(&render(shell, &handoff::unset_changes(&previous, assumed)));
     }
     let role = super::role(args.credentials, env, "PROFILE")?;
     let plan = &role.plan;
@@ -25,7 +25,7 @@ pub fn run(args: AssumeArgs, env: &Env) -> Result<()> {
     changes.extend(saved.iter().map(|(saved, value)| Change::Set(saved, value)));
 
     let code = Zeroizing::new(render(shell, &changes));
-    emit(&code)?;
+    super::emit(&code)?;
     if std::io::stdout().is_terminal() {
         let name = &plan.profile;
         crate::say!(
@@ -34,12 +34,4 @@ pub fn run(args: AssumeArgs, env: &Env) -> Result<()> {
         );
     }
     Ok(())
-}
-
-fn emit(code: &str) -> Result<()> {
-    let mut stdout = std::io::stdout().lock();
-    stdout
-        .write_all(code.as_bytes())
-        .and_then(|()| stdout.flush())
-        .map_err(|e| Error::Internal(format!("cannot write to stdout: {e}")))
 }

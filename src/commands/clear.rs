@@ -23,7 +23,7 @@ pub fn run(args: &ClearArgs, env: &Env) -> Result<()> {
                 .map(|(key, _)| key.clone())
                 .collect();
             // The current keys too, in case the index was lost.
-            keys.extend(role_key(&plan, None));
+            keys.push(role_key(&plan));
             keys.extend(mfa_key(&plan).filter(|_| args.all));
             keys
         }
@@ -37,7 +37,7 @@ pub fn run(args: &ClearArgs, env: &Env) -> Result<()> {
             if let Ok(loaded) = Loaded::load(env) {
                 for name in loaded.profiles.profiles.keys() {
                     if let Ok(plan) = super::plan_of(&loaded, name, &Overrides::default(), env) {
-                        keys.extend(role_key(&plan, None));
+                        keys.push(role_key(&plan));
                         keys.extend(mfa_key(&plan).filter(|_| args.all));
                     }
                 }

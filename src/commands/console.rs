@@ -24,7 +24,7 @@ use crate::error::{Error, Result};
 
 /// How long `console` waits for the browser to fetch the one-shot URL.
 const BROWSER_WAIT: Duration = Duration::from_secs(120);
-/// How long one connection to the one-shot server may take to send its request.
+/// How long one connection to the one-shot server may take to send its whole request head.
 const REQUEST_WAIT: Duration = Duration::from_secs(5);
 /// The most of a request that is read: its request line and headers.
 const REQUEST_LIMIT: usize = 8 * 1024;
@@ -98,8 +98,7 @@ pub fn run(args: ConsoleArgs, env: &Env) -> Result<()> {
         encode(&token)
     ));
     if args.print {
-        println!("{}", url.as_str());
-        return Ok(());
+        return super::emit(&Zeroizing::new(format!("{}\n", url.as_str())));
     }
     open_in_browser(url, &plan.profile)
 }
@@ -289,9 +288,15 @@ fn answer(mut conn: TcpStream, target: &Target, report: &mpsc::Sender<()>) {
 /// The request line, once the whole head (up to [`REQUEST_LIMIT`]) is read, so that closing
 /// the connection leaves nothing unread (which would reset it, answer and all).
 fn read_head(conn: &mut TcpStream) -> Option<String> {
+    // One deadline for the whole head: a client that trickles a byte at a time holds its
+    // place no longer than one that sends nothing.
+    let deadline = std::time::Instant::now() + REQUEST_WAIT;
     let mut head = Vec::with_capacity(1024);
     let mut chunk = [0u8; 1024];
     while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        let left = deadline.checked_duration_since(std::time::Instant::now())?;
+        conn.set_read_timeout(Some(left.max(Duration::from_millis(1))))
+            .ok()?;
         let n = conn.read(&mut chunk).ok().filter(|n| *n > 0)?;
         head.extend_from_slice(&chunk[..n]);
         if head.len() > REQUEST_LIMIT {

@@ -1,8 +1,6 @@
 //! `assume credential-process PROFILE`: the role's credentials as the JSON the AWS SDKs and
 //! CLI read from a `credential_process` (Version 1), and nothing else on stdout.
 
-use std::io::Write;
-
 use serde::Serialize;
 use zeroize::Zeroizing;
 
@@ -36,8 +34,6 @@ pub fn run(args: CredentialArgs, env: &Env) -> Result<()> {
         serde_json::to_string(&output)
             .map_err(|e| Error::Internal(format!("cannot write JSON: {e}")))?,
     );
-    let mut stdout = std::io::stdout().lock();
-    writeln!(stdout, "{}", json.as_str())
-        .and_then(|()| stdout.flush())
-        .map_err(|e| Error::Internal(format!("cannot write to stdout: {e}")))
+    let line = Zeroizing::new(format!("{}\n", json.as_str()));
+    super::emit(&line)
 }

@@ -15,7 +15,7 @@ pub fn run(args: &ExplainArgs, env: &Env) -> Result<()> {
             .map_err(|e| Error::Internal(format!("cannot write JSON: {e}")))?,
         Output::Text => to_text(&plan),
     };
-    println!("{text}");
+    super::emit(&format!("{text}\n"))?;
     Ok(())
 }
 
@@ -74,8 +74,7 @@ fn to_json(plan: &Plan) -> serde_json::Value {
         "hops": plan.hops,
         "notices": plan.notices,
         "mfa_session_seconds": plan.mfa_session_seconds,
-        // `null` when the key takes the access key id a credential_process returns.
-        "cache_key": crate::credentials::role_key(plan, None),
+        "cache_key": crate::credentials::role_key(plan),
     })
 }
 

@@ -10,8 +10,7 @@ use crate::cli::{Cli, InitArgs, InitShell};
 use crate::error::Result;
 
 pub fn run(args: &InitArgs) -> Result<()> {
-    print!("{}", script(args.shell));
-    Ok(())
+    super::emit(&script(args.shell))
 }
 
 /// The template for `shell`.
@@ -34,6 +33,10 @@ pub fn script(shell: InitShell) -> String {
 /// output the shell function evaluates; `run` for everything else, including a line clap
 /// rejects (run as it is, it prints its own error). Parsed by the very parser `assume` uses.
 pub fn classify(args: &[OsString]) -> &'static str {
+    // `assume __classify …` itself is not a profile to switch to.
+    if args.first().is_some_and(|arg| arg == "__classify") {
+        return "run";
+    }
     let line = std::iter::once(OsString::from("assume")).chain(args.iter().cloned());
     match Cli::try_parse_from(line) {
         Ok(Cli { command: None, .. }) => "switch",
@@ -72,6 +75,7 @@ mod tests {
             "-V",
             "--bogus",
             "init bash",
+            "__classify --unset",
         ] {
             assert_eq!(kind(run), "run", "{run:?}");
         }

@@ -55,16 +55,7 @@ pub fn run(args: &ListArgs, env: &Env) -> Result<()> {
                     mfa: plan.hops.iter().any(|hop| hop.mfa_serial.is_some()),
                     cached_until: cached_profiles
                         .contains(name.as_str())
-                        .then(|| match role_key(&plan, None) {
-                            Some(key) => index.get(&key),
-                            // Keyed by who credential_process returns: the profile's latest.
-                            None => index
-                                .values()
-                                .filter(|entry| {
-                                    entry.profile == *name && entry.kind == EntryKind::Role
-                                })
-                                .max_by_key(|entry| entry.expires_at),
-                        })
+                        .then(|| index.get(&role_key(&plan)))
                         .flatten()
                         .filter(|entry| entry.kind == EntryKind::Role && entry.expires_at > now)
                         .and_then(|entry| {
@@ -95,14 +86,16 @@ pub fn run(args: &ListArgs, env: &Env) -> Result<()> {
     if json {
         let text = serde_json::to_string_pretty(&rows)
             .map_err(|e| Error::Internal(format!("cannot write JSON: {e}")))?;
-        println!("{text}");
+        super::emit(&format!("{text}\n"))?;
     } else {
-        print_table(&rows);
+        super::emit(&table(&rows))?;
     }
     Ok(())
 }
 
-fn print_table(rows: &[Row]) {
+/// The rows as a table with aligned columns.
+fn table(rows: &[Row]) -> String {
+    let mut out = String::new();
     let cells: Vec<[String; 6]> = rows
         .iter()
         .map(|row| {
@@ -142,6 +135,8 @@ fn print_table(rows: &[Row]) {
             .zip(widths)
             .map(|(cell, width)| format!("{cell:width$}"))
             .collect();
-        println!("{}", line.join("  ").trim_end());
+        out.push_str(line.join("  ").trim_end());
+        out.push('\n');
     }
+    out
 }

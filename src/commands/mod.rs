@@ -24,6 +24,25 @@ use crate::handoff::Role;
 use crate::mfa::Mfa;
 use crate::profile::{self, Asking};
 
+/// Writes `text` to stdout, the one place machine output leaves: a reader that went away (a
+/// closed pipe, `| head`) ends the run quietly with the status a shell gives SIGPIPE, never a
+/// panic.
+pub fn emit(text: &str) -> Result<()> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Err(Error::Exit {
+            code: 141,
+            message: None,
+        }),
+        Err(e) => Err(Error::Internal(format!("cannot write to stdout: {e}"))),
+    }
+}
+
 /// What obtaining credentials for `profile` takes, from the command line's credential
 /// options: the plan, the MFA source (the `--token-code` moves into it), the cache.
 pub fn source(args: CredentialArgs, profile: &str, env: &Env) -> Result<Source> {

@@ -1,8 +1,6 @@
 //! `assume serve [PROFILE]`: the credential endpoint of `exec --server`, in the foreground,
 //! for commands started from other terminals.
 
-use std::io::Write;
-
 use crate::cli::ServeArgs;
 use crate::config::Env;
 use crate::error::{Error, Result};
@@ -18,12 +16,7 @@ pub fn run(args: ServeArgs, env: &Env) -> Result<()> {
         .variables()
         .map(|(name, value)| Change::Set(name, value))
         .to_vec();
-    let mut stdout = std::io::stdout().lock();
-    stdout
-        .write_all(render(shell, &changes).as_bytes())
-        .and_then(|()| stdout.flush())
-        .map_err(|e| Error::Internal(format!("cannot write to stdout: {e}")))?;
-    drop(stdout);
+    super::emit(&render(shell, &changes))?;
     crate::say!(
         "serving the credentials of '{}' at {} until Ctrl-C; give a command the variables above (and no AWS keys) and its SDK fetches them as they run low",
         source.plan.profile,

@@ -28,21 +28,17 @@ pub fn run(args: &WhoamiArgs, env: &Env) -> Result<()> {
             "expiration": expiration,
             "seconds_left": seconds_left,
         });
-        println!("{value:#}");
-        return Ok(());
+        return super::emit(&format!("{value:#}\n"));
     }
-    println!("arn       {}", identity.arn.as_deref().unwrap_or("-"));
-    println!("account   {}", identity.account.as_deref().unwrap_or("-"));
-    println!(
-        "profile   {}",
-        profile.as_deref().unwrap_or("- (not set by assume)")
-    );
-    match (expiration, seconds_left) {
-        (Some(at), Some(left)) if left > 0 => {
-            println!("expires   {at} (in {} min)", left / 60);
-        }
-        (Some(at), Some(_)) => println!("expires   {at} (expired)"),
-        _ => println!("expires   - (no AWS_CREDENTIAL_EXPIRATION)"),
-    }
-    Ok(())
+    let expires = match (expiration, seconds_left) {
+        (Some(at), Some(left)) if left > 0 => format!("{at} (in {} min)", left / 60),
+        (Some(at), Some(_)) => format!("{at} (expired)"),
+        _ => "- (no AWS_CREDENTIAL_EXPIRATION)".to_string(),
+    };
+    super::emit(&format!(
+        "arn       {}\naccount   {}\nprofile   {}\nexpires   {expires}\n",
+        identity.arn.as_deref().unwrap_or("-"),
+        identity.account.as_deref().unwrap_or("-"),
+        profile.as_deref().unwrap_or("- (not set by assume)"),
+    ))
 }

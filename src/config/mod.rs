@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::io::ErrorKind;
 
 pub use chain::{BaseProvider, ChainError, ProfileChain, RoleHop, SdkSource, resolve_chain};
-pub use parse::{FileKind, ParseError, ProfileSet, Section, is_identifier};
+pub use parse::{FileKind, ParseError, ProfileSet, Section, is_identifier, parse_sub_properties};
 pub use plan::{
     Base, CredentialSource, Hop, Overrides, Plan, RegionSource, default_session_name,
     parse_human_seconds,

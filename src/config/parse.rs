@@ -243,7 +243,8 @@ fn strip_comment(line: &str, needs_whitespace: bool) -> &str {
     line
 }
 
-fn parse_sub_properties(value: &str) -> BTreeMap<String, String> {
+/// A value's sub-properties (`  key = value` lines under a key), keys lower-cased.
+pub fn parse_sub_properties(value: &str) -> BTreeMap<String, String> {
     value
         .split('\n')
         .filter_map(|line| line.split_once('='))

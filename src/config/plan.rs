@@ -157,9 +157,9 @@ pub struct Plan {
     /// `ASSUME_MFA_SESSION_DURATION`, else 8 h.
     pub mfa_session_seconds: u32,
     /// Who the base credentials are, for the cache key (never a secret): the access key id,
-    /// the SSO account, role and start URL, the container endpoint … `None` when only loading
-    /// them tells (`credential_process`): the cache key then takes the access key id loaded.
-    pub base_identity: Option<String>,
+    /// the SSO start URL, account and role, the `credential_process` command, the container
+    /// endpoint … all known without loading anything.
+    pub base_identity: String,
 }
 
 impl Plan {
@@ -363,9 +363,9 @@ fn owned_base(base: &BaseProvider<'_>) -> Result<Base, ConfigError> {
 }
 
 /// Who `base` is, as far as the files and the environment tell without loading anything.
-fn base_identity(set: &ProfileSet, base: &Base, profile: &Section, env: &Env) -> Option<String> {
+fn base_identity(set: &ProfileSet, base: &Base, profile: &Section, env: &Env) -> String {
     let var = |name: &str| env.get(name).unwrap_or_default();
-    Some(match base {
+    match base {
         Base::Static { credentials, .. } => format!("key:{}", credentials.access_key_id()),
         Base::CredentialSource { source, .. } => match source {
             CredentialSource::Environment => format!("env:{}", var("AWS_ACCESS_KEY_ID")),
@@ -402,8 +402,13 @@ fn base_identity(set: &ProfileSet, base: &Base, profile: &Section, env: &Env) ->
             ])
             .to_string()
         }
-        Base::Sdk { .. } => return None,
-    })
+        // Who a process returns is what its command line says; running it on every cache
+        // hit just to find out would prompt (op, aws-vault, a YubiKey touch) each time.
+        Base::Sdk {
+            via: SdkSource::CredentialProcess,
+            ..
+        } => serde_json::json!(["process", profile.get("credential_process")]).to_string(),
+    }
 }
 
 /// The STS endpoint override, in the SDKs' order: service variable, global variable,
@@ -480,7 +485,7 @@ fn validate_role_arn(profile: &str, arn: &str) -> Result<String, ConfigError> {
     let parts: Vec<&str> = arn.splitn(6, ':').collect();
     let ok = arn.len() <= MAX_ROLE_ARN_LENGTH
         && matches!(parts.as_slice(), ["arn", partition, "iam", "", account, resource]
-        if partition.starts_with("aws")
+        if is_partition(partition)
             && account.len() == 12
             && account.chars().all(|c| c.is_ascii_digit())
             && resource.strip_prefix("role/").is_some_and(|name| {
@@ -500,6 +505,17 @@ fn validate_role_arn(profile: &str, arn: &str) -> Result<String, ConfigError> {
             ),
         ))
     }
+}
+
+/// `aws`, `aws-cn`, `aws-us-gov`, `aws-iso-b` …: `aws` and lower-case words joined by `-`.
+fn is_partition(partition: &str) -> bool {
+    partition.strip_prefix("aws").is_some_and(|rest| {
+        (rest.is_empty() || rest.starts_with('-'))
+            && rest
+                .split('-')
+                .skip(1)
+                .all(|word| !word.is_empty() && word.bytes().all(|b| b.is_ascii_lowercase()))
+    })
 }
 
 /// A value quoted in an error line: the first 80 characters of it, so that a 10 000-character
@@ -588,6 +604,25 @@ mod tests {
             "arn:aws:iam::123456789012:role/a b",
         ] {
             assert!(validate_role_arn("p", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn partitions() {
+        for good in ["aws", "aws-cn", "aws-us-gov", "aws-iso-b"] {
+            assert!(is_partition(good), "{good}");
+        }
+        for bad in [
+            "",
+            "aw",
+            "awsx",
+            "aws-",
+            "aws--cn",
+            "aws-CN",
+            "aws\x1b]0;x\x07",
+            "aws-cn1",
+        ] {
+            assert!(!is_partition(bad), "{bad:?}");
         }
     }
 

@@ -1,16 +1,14 @@
 //! The cache keys of what a plan makes: a hash of every input that shapes it and of who the
 //! base credentials are, never a secret.
 
-use aws_credential_types::Credentials;
 use serde::Serialize;
 
 use crate::cache;
 use crate::config::{Base, Plan};
 
 /// The cache key of a plan's final credentials: every input that shapes them, and who the
-/// base credentials are. `loaded` is the base credentials when they have been loaded; a plan
-/// whose base only loading identifies (`credential_process`) has no key without them.
-pub fn role_key(plan: &Plan, loaded: Option<&Credentials>) -> Option<String> {
+/// base credentials are.
+pub fn role_key(plan: &Plan) -> String {
     #[derive(Serialize)]
     struct HopInputs<'a> {
         role_arn: &'a str,
@@ -19,16 +17,6 @@ pub fn role_key(plan: &Plan, loaded: Option<&Credentials>) -> Option<String> {
         duration_seconds: Option<u32>,
         mfa_serial: Option<&'a str>,
     }
-    let identity = match (&plan.base_identity, loaded) {
-        (Some(identity), _) => identity.clone(),
-        (None, Some(loaded)) => format!(
-            "{}:{}:{}",
-            plan.base.kind(),
-            plan.base.profile(),
-            loaded.access_key_id()
-        ),
-        (None, None) => return None,
-    };
     let hops: Vec<HopInputs<'_>> = plan
         .hops
         .iter()
@@ -40,16 +28,16 @@ pub fn role_key(plan: &Plan, loaded: Option<&Credentials>) -> Option<String> {
             mfa_serial: hop.mfa_serial.as_deref(),
         })
         .collect();
-    Some(cache::key(
+    cache::key(
         "role",
         &(
             &plan.profile,
-            identity,
+            &plan.base_identity,
             &plan.region,
             &plan.endpoint_url,
             hops,
         ),
-    ))
+    )
 }
 
 /// The cache key of the MFA session a plan would use: per access key id, MFA device, region

@@ -15,7 +15,7 @@ use aws_credential_types::Credentials;
 
 use crate::cache::{Cache, EntryKind};
 use crate::config::{Base, Plan};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::mfa::Mfa;
 
 /// The session length AWS gives a role when none is asked for.
@@ -96,15 +96,7 @@ pub fn obtain(
         // No role: the profile's own credentials, as the SDK loads them; nothing to cache.
         return Refresh::new(plan)?.base();
     }
-    // A base that only loading identifies is loaded first: whose role session is cached
-    // depends on who it returns (the key holds its access key id).
-    let mut refresh = None;
-    let loaded = match &plan.base_identity {
-        Some(_) => None,
-        None => Some(refresh.insert(Refresh::new(plan)?).base()?),
-    };
-    let key = role_key(plan, loaded.as_ref())
-        .ok_or_else(|| Error::Internal("no cache key for the chain".into()))?;
+    let key = role_key(plan);
     if let Some(hit) = cache.get(&key, min_ttl)? {
         return Ok(hit);
     }
@@ -115,14 +107,8 @@ pub fn obtain(
     {
         return Ok(hit);
     }
-    let refresh = match refresh {
-        Some(refresh) => refresh,
-        None => Refresh::new(plan)?,
-    };
-    let base = match loaded {
-        Some(base) => base,
-        None => refresh.base()?,
-    };
+    let refresh = Refresh::new(plan)?;
+    let base = refresh.base()?;
     let credentials = match mfa_session::obtain(plan, &base, mfa, cache, min_ttl, &refresh)? {
         Some(session) => refresh.hops(session, true, mfa)?,
         None => refresh.hops(base, false, mfa)?,

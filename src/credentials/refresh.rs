@@ -111,7 +111,8 @@ fn with_spinner<T>(message: String, call: impl FnOnce() -> T) -> T {
     if crate::message::verbose() || !std::io::stderr().is_terminal() {
         return call();
     }
-    let spinner = indicatif::ProgressBar::new_spinner().with_message(message);
+    let spinner =
+        indicatif::ProgressBar::new_spinner().with_message(crate::message::clean(&message));
     spinner.enable_steady_tick(Duration::from_millis(80));
     let result = call();
     spinner.finish_and_clear();

@@ -138,11 +138,24 @@ fn is_credential_setting(key: &str) -> bool {
     CREDENTIAL_SETTINGS.contains(&key) || key.starts_with("sso_")
 }
 
+/// Keys that are secrets: never written to the child's files, from any profile.
+const SECRETS: [&str; 4] = [
+    "aws_access_key_id",
+    "aws_secret_access_key",
+    "aws_session_token",
+    "aws_security_token",
+];
+
 /// The child's config file: `[default]` with each non-credential setting of `chain` (the
-/// first profile that has it wins), then the other sections as they are.
+/// first profile that has it wins), then of the person's own `[default]`; every other profile
+/// as it is but for its secrets (it applies only when the child names it); the other
+/// sections as they are. Only keys and values every SDK reads the same way are written: a
+/// key of `[a-z0-9_]` and a value without control characters (botocore also splits lines at a
+/// lone CR and keys at `:`, so anything else could smuggle a setting in).
 fn child_config(set: &ProfileSet, chain: &[&str]) -> String {
     let mut settings: BTreeMap<&str, &str> = BTreeMap::new();
-    for profile in chain.iter().filter_map(|name| set.profile(name)) {
+    let defaults = chain.iter().copied().chain(std::iter::once("default"));
+    for profile in defaults.filter_map(|name| set.profile(name)) {
         for (key, value) in &profile.properties {
             if !is_credential_setting(key) {
                 settings.entry(key).or_insert(value);
@@ -153,13 +166,14 @@ fn child_config(set: &ProfileSet, chain: &[&str]) -> String {
         "# Written by `assume exec --server` for one command: its profile's settings, and no\n\
          # credentials, which the command gets from the endpoint.\n[default]\n",
     );
-    let property = |text: &mut String, key: &str, value: &str| {
-        // Sub-properties and continuation lines are indented under their key.
-        text.push_str(&format!("{key} = {}\n", value.replace('\n', "\n  ")));
-    };
     for (key, value) in settings {
         property(&mut text, key, value);
     }
+    let profiles = set
+        .profiles
+        .iter()
+        .filter(|(name, _)| name.as_str() != "default")
+        .map(|(name, section)| (format!("profile {name}"), section));
     let sections = set
         .sso_sessions
         .iter()
@@ -169,13 +183,49 @@ fn child_config(set: &ProfileSet, chain: &[&str]) -> String {
                 .iter()
                 .map(|((prefix, name), section)| (format!("{prefix} {name}"), section)),
         );
-    for (header, section) in sections {
+    for (header, section) in profiles.chain(sections) {
+        if !is_plain(&header) {
+            continue;
+        }
         text.push_str(&format!("[{header}]\n"));
         for (key, value) in &section.properties {
-            property(&mut text, key, value);
+            if !SECRETS.contains(&key.as_str()) {
+                property(&mut text, key, value);
+            }
         }
     }
     text
+}
+
+/// `key = value`, or a key with sub-properties, each indented on a line of its own; a key or
+/// value that is not plain is left out.
+fn property(text: &mut String, key: &str, value: &str) {
+    if !is_key(key) {
+        return;
+    }
+    if !value.contains('\n') {
+        if is_plain(value) {
+            text.push_str(&format!("{key} = {value}\n"));
+        }
+        return;
+    }
+    text.push_str(&format!("{key} =\n"));
+    for (sub_key, sub_value) in crate::config::parse_sub_properties(value) {
+        if is_key(&sub_key) && is_plain(&sub_value) {
+            text.push_str(&format!("  {sub_key} = {sub_value}\n"));
+        }
+    }
+}
+
+fn is_key(key: &str) -> bool {
+    !key.is_empty()
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
+fn is_plain(value: &str) -> bool {
+    !value.chars().any(char::is_control)
 }
 
 /// Signals for the child: TERM, HUP and INT are passed on to it (Unix).
@@ -339,10 +389,12 @@ mod tests {
         set.merge_file(
             FileKind::Config,
             "config",
-            "[default]\nregion = ap-south-1\n\
+            "[default]\nregion = ap-south-1\nca_bundle = /etc/ca.pem\n\
              [profile base]\nregion = eu-west-1\nretry_mode = adaptive\nsso_start_url = https://x\n\
+             output = json\rcredential_process = /tmp/evil\n\
              [profile admin]\nrole_arn = arn:aws:iam::123456789012:role/A\nsource_profile = base\n\
              mfa_serial = arn:aws:iam::123456789012:mfa/a\noutput = text\n\
+             credential_process:/tmp/evil = 1\n\
              s3 =\n  addressing_style = path\n  use_accelerate_endpoint = true\n\
              [services local]\nsts =\n  endpoint_url = http://127.0.0.1:1\n\
              [sso-session corp]\nsso_region = eu-west-1\n",
@@ -361,25 +413,40 @@ mod tests {
                 .collect::<Vec<_>>(),
             [
                 "[default]",
+                "ca_bundle = /etc/ca.pem",
                 "output = text",
                 "region = eu-west-1",
                 "retry_mode = adaptive",
-                "s3 = ",
+                "s3 =",
                 "  addressing_style = path",
                 "  use_accelerate_endpoint = true",
+                "[profile admin]",
+                "mfa_serial = arn:aws:iam::123456789012:mfa/a",
+                "output = text",
+                "role_arn = arn:aws:iam::123456789012:role/A",
+                "s3 =",
+                "  addressing_style = path",
+                "  use_accelerate_endpoint = true",
+                "source_profile = base",
+                "[profile base]",
+                "region = eu-west-1",
+                "retry_mode = adaptive",
+                "sso_start_url = https://x",
                 "[sso-session corp]",
                 "sso_region = eu-west-1",
                 "[services local]",
-                "sts = ",
+                "sts =",
                 "  endpoint_url = http://127.0.0.1:1",
             ]
         );
-        // It reads back as the SDKs would read it: the same settings, one profile.
+        assert!(!text.contains("evil") && !text.contains('\r') && !text.contains("s3cr3t"));
+        // It reads back as the SDKs would read it.
         let mut again = ProfileSet::default();
         again.merge_file(FileKind::Config, "child", &text).unwrap();
         let default = again.profile("default").unwrap();
-        assert_eq!(again.profiles.len(), 1);
+        assert_eq!(again.profiles.len(), 3);
         assert_eq!(default.sub_properties("s3")["addressing_style"], "path");
+        assert_eq!(default.get("credential_process"), None);
         assert_eq!(
             again.other_sections[&("services".into(), "local".into())].sub_properties("sts")["endpoint_url"],
             "http://127.0.0.1:1"

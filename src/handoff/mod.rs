@@ -141,7 +141,13 @@ pub fn unset_changes<'a>(
 
 /// Variables that would give the child credentials, or a way to get them, ahead of the
 /// endpoint: the SDKs read the environment, then web identity, then the shared files.
-const AHEAD_OF_THE_ENDPOINT: [&str; 7] = [
+const AHEAD_OF_THE_ENDPOINT: [&str; 12] = [
+    // Older spellings of the key variables that the Go, Java and Ruby SDKs still read.
+    "AWS_ACCESS_KEY",
+    "AWS_SECRET_KEY",
+    "AMAZON_ACCESS_KEY_ID",
+    "AMAZON_SECRET_ACCESS_KEY",
+    "AMAZON_SESSION_TOKEN",
     "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
     "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
     "AWS_ROLE_ARN",

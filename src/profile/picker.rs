@@ -54,9 +54,26 @@ fn recent_path(env: &Env) -> Option<PathBuf> {
 /// The profiles used lately, most recent first.
 pub fn recent(env: &Env) -> Vec<String> {
     recent_path(env)
-        .and_then(|path| std::fs::read_to_string(path).ok())
-        .map(|text| text.lines().map(str::to_string).collect())
+        .and_then(|path| read_small_file(&path))
+        .map(|text| text.lines().take(RECENT).map(str::to_string).collect())
         .unwrap_or_default()
+}
+
+/// The text of `path` if it is a regular file (not a link, FIFO or device) of at most 64 KiB.
+fn read_small_file(path: &std::path::Path) -> Option<String> {
+    use std::io::Read;
+    const LIMIT: u64 = 64 * 1024;
+    let metadata = std::fs::symlink_metadata(path).ok()?;
+    if !metadata.file_type().is_file() || metadata.len() > LIMIT {
+        return None;
+    }
+    let mut text = String::new();
+    std::fs::File::open(path)
+        .ok()?
+        .take(LIMIT)
+        .read_to_string(&mut text)
+        .ok()?;
+    Some(text)
 }
 
 /// Puts `profile` at the top of the recent list. Best effort: a state file that cannot be
