@@ -1,26 +1,19 @@
-//! The exports evaluated by real bash, zsh and fish: the role reaches the aws CLI, `--unset`
-//! switches back (restoring what was there), and no value can run as code.
+//! The exports in each shell's own syntax, evaluated by real bash, zsh and fish: the role
+//! reaches the aws CLI, `--unset` switches back (restoring what was there), no value can run
+//! as code, and the syntax follows the shell that evaluates it. PowerShell and nushell, not
+//! packaged here, as text.
 
-#![allow(clippy::unwrap_used)]
-
-mod common;
-
-use common::{TestEnv, moto};
+use crate::harness::{self, TestEnv, admin_env};
 
 const SHELLS: [&str; 3] = ["bash", "zsh", "fish"];
 
+/// [`admin_env`] (alice's MFA device) plus `weird`, whose credential_process prints
+/// `$HOME/weird.json`.
 fn env() -> TestEnv {
-    let moto = moto();
-    let env = TestEnv::new(moto);
-    env.write_config(&format!(
-        "[profile alice]\nregion = eu-west-1\n\
-         [profile admin]\nrole_arn = {}\nsource_profile = alice\nmfa_serial = {}\n\
-         [profile weird]\ncredential_process = sh -c 'cat \"$HOME/weird.json\"'\n",
-        moto.role_arn("Administrators"),
-        moto.mfa_serial("alice"),
-    ));
-    env.alice_credentials();
-    env
+    admin_env(
+        "alice",
+        "[profile weird]\ncredential_process = sh -c 'cat \"$HOME/weird.json\"'\n",
+    )
 }
 
 /// Runs `script` in `shell` with `SHELL` naming it, so `assume` picks its syntax by itself.
@@ -53,7 +46,7 @@ fn eval(shell: &str, args: &str) -> String {
 #[test]
 fn exports_reach_the_aws_cli_and_unset_switches_back() {
     let env = env();
-    let aws = common::venv_bin("aws");
+    let aws = harness::venv_bin("aws");
     let aws = aws.display();
     for shell in SHELLS {
         let script = format!(
@@ -171,26 +164,6 @@ fn powershell_and_nushell_syntax() {
     assert!(nu.starts_with('{') && nu.trim_end().ends_with('}'), "{nu}");
     assert!(nu.contains("AWS_ACCESS_KEY_ID: r#'AKIA'x'#"), "{nu}");
     assert!(nu.contains("AWS_SECRET_ACCESS_KEY: r##'s'#x'##"), "{nu}");
-}
-
-/// A terminal on stdout gets a hint on stderr; a pipe gets none.
-#[test]
-fn eval_hint_only_on_a_terminal() {
-    let env = env();
-    let out = env
-        .cmd()
-        .args(["admin", "--token-code", "123456"])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    assert!(
-        out.stderr.is_empty(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let tmux = env.tmux("assume admin --token-code 123456; echo done-$?");
-    let screen = tmux.wait_for("done-0", std::time::Duration::from_secs(20));
-    assert!(screen.contains("eval \"$(assume admin)\""), "{screen}");
 }
 
 /// The syntax follows the shell that evaluates the output, not the login shell `$SHELL`: a fish

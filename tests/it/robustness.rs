@@ -5,206 +5,42 @@
 //! * [`CATALOGUE`]: one table of bad inputs (config text, files, flags, environment, STS
 //!   answers, network faults, cache faults), each with its exit code and a stderr fragment;
 //!   [`bad_input_catalogue`] runs every row and checks the common promise for each.
-//! * Cache faults that end in success (automatic fallbacks, a corrupt entry): their own tests.
 //! * Faults: SIGKILL during a refresh, a refresh that fails, a full disk under the file store.
+//!   (Cache faults that end in success — fallbacks, a corrupt entry — are in `cache`.)
 //! * Secrets: every command with `-v` and `RUST_LOG=trace`, grepping every output, every file
-//!   (the file store's entries aside) and the argv of a running `exec`.
+//!   (the file store's entries aside) and the argv of a running `exec`; `Debug` of a plan;
+//!   passwords in endpoint URLs.
+//! * Hardening: control characters on stderr, overlong values.
 //!
 //! Real parts only: moto (with and without auth mode), real processes and signals, a real
 //! tmpfs. STS answers moto cannot produce (`ExpiredToken`, `Throttling`, a silent endpoint)
-//! come from a tiny HTTP server in this file that answers every request the same way.
+//! come from the harness' [`FakeServer`].
 
-#![allow(clippy::unwrap_used)]
-
-mod common;
-
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{Moto, TestEnv, assume_bin, moto, moto_with_auth, venv_bin};
 use serde_json::Value;
 
-/// Upper bound for any single `assume` run (a hang fails the test instead of blocking it).
-const RUN_TIMEOUT: Duration = Duration::from_secs(40);
+use crate::harness::{
+    self, FakeServer, Mode, Moto, RUN_TIMEOUT, TestEnv, all_entries_parse, assume_bin,
+    auth_credentials, check_failure, entry_files, files_under, key_id, moto, moto_with_auth,
+    plain_env, proxy_port, refused_endpoint, sts_error_body, succeed, text, venv_bin,
+};
+
+// ---------------------------------------------------------------------------------------------
+// The catalogue
+// ---------------------------------------------------------------------------------------------
+
 /// The product's own bound on STS (connect 3 s, attempt 5 s, 12 s in all), plus slack for two
 /// busy cores.
 const STS_BOUND: Duration = Duration::from_secs(20);
-
-// ---------------------------------------------------------------------------------------------
-// A fake STS: answers every request the same way (or never), or forwards to moto
-// ---------------------------------------------------------------------------------------------
-
-#[derive(Clone)]
-enum Mode {
-    /// Relay each request to this port (the TestEnv's recording proxy in front of moto).
-    Forward(u16),
-    /// Answer every request with this status, content type and body.
-    Respond(u16, &'static str, String),
-    /// Accept connections and never answer.
-    Silent,
-}
-
-struct FakeServer {
-    port: u16,
-    mode: Arc<Mutex<Mode>>,
-    stop: Arc<AtomicBool>,
-    /// Connections held open by [`Mode::Silent`].
-    held: Arc<Mutex<Vec<TcpStream>>>,
-    requests: Arc<AtomicUsize>,
-}
-
-impl FakeServer {
-    fn start(mode: Mode) -> FakeServer {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let server = FakeServer {
-            port,
-            mode: Arc::new(Mutex::new(mode)),
-            stop: Arc::new(AtomicBool::new(false)),
-            held: Arc::new(Mutex::new(Vec::new())),
-            requests: Arc::new(AtomicUsize::new(0)),
-        };
-        let (mode, stop, held, requests) = (
-            Arc::clone(&server.mode),
-            Arc::clone(&server.stop),
-            Arc::clone(&server.held),
-            Arc::clone(&server.requests),
-        );
-        thread::spawn(move || {
-            for conn in listener.incoming() {
-                if stop.load(Ordering::SeqCst) {
-                    break;
-                }
-                let Ok(conn) = conn else { continue };
-                let mode = mode.lock().unwrap().clone();
-                if let Mode::Silent = mode {
-                    held.lock().unwrap().push(conn);
-                    continue;
-                }
-                let requests = Arc::clone(&requests);
-                thread::spawn(move || {
-                    let _ = serve_one(conn, &mode, &requests);
-                });
-            }
-        });
-        server
-    }
-
-    /// An STS error document with status 400.
-    fn sts_error(code: &str, message: &str) -> FakeServer {
-        FakeServer::start(Mode::Respond(
-            400,
-            "text/xml",
-            sts_error_body(code, message),
-        ))
-    }
-
-    fn endpoint(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    fn set(&self, mode: Mode) {
-        *self.mode.lock().unwrap() = mode;
-    }
-}
-
-impl Drop for FakeServer {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        let _ = TcpStream::connect(("127.0.0.1", self.port));
-        self.held.lock().unwrap().clear();
-    }
-}
-
-fn sts_error_body(code: &str, message: &str) -> String {
-    format!(
-        "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error><Type>Sender</Type>\
-         <Code>{code}</Code><Message>{message}</Message></Error><RequestId>x</RequestId></ErrorResponse>"
-    )
-}
-
-fn serve_one(conn: TcpStream, mode: &Mode, requests: &AtomicUsize) -> std::io::Result<()> {
-    conn.set_read_timeout(Some(Duration::from_secs(30)))?;
-    let mut reader = BufReader::new(conn.try_clone()?);
-    let mut head = Vec::new();
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line)? == 0 {
-            return Ok(());
-        }
-        let line = line.trim_end().to_string();
-        if line.is_empty() {
-            break;
-        }
-        head.push(line);
-    }
-    let length = head
-        .iter()
-        .filter_map(|l| l.split_once(':'))
-        .find(|(k, _)| k.trim().eq_ignore_ascii_case("content-length"))
-        .and_then(|(_, v)| v.trim().parse::<usize>().ok())
-        .unwrap_or(0);
-    let mut body = vec![0; length];
-    reader.read_exact(&mut body)?;
-    requests.fetch_add(1, Ordering::SeqCst);
-    let mut conn = conn;
-    match mode {
-        Mode::Respond(status, content_type, text) => {
-            let response = format!(
-                "HTTP/1.1 {status} X\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\
-                 Connection: close\r\n\r\n{text}",
-                text.len()
-            );
-            conn.write_all(response.as_bytes())?;
-        }
-        Mode::Forward(port) => {
-            let mut upstream = TcpStream::connect(("127.0.0.1", *port))?;
-            let mut out = String::new();
-            for (i, line) in head.iter().enumerate() {
-                if i > 0 && line.to_ascii_lowercase().starts_with("connection:") {
-                    continue;
-                }
-                out.push_str(line);
-                out.push_str("\r\n");
-            }
-            out.push_str("Connection: close\r\n\r\n");
-            upstream.write_all(out.as_bytes())?;
-            upstream.write_all(&body)?;
-            let mut response = Vec::new();
-            upstream.read_to_end(&mut response)?;
-            // The recording proxy already answers with `Connection: close`.
-            conn.write_all(&response)?;
-        }
-        Mode::Silent => {}
-    }
-    conn.flush()?;
-    let _ = conn.shutdown(std::net::Shutdown::Both);
-    Ok(())
-}
-
-/// A port nothing listens on (connections are refused at once).
-fn refused_endpoint() -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    drop(listener);
-    format!("http://127.0.0.1:{port}")
-}
-
-fn proxy_port(env: &TestEnv) -> u16 {
-    env.endpoint.rsplit(':').next().unwrap().parse().unwrap()
-}
-
-// ---------------------------------------------------------------------------------------------
-// Small helpers
-// ---------------------------------------------------------------------------------------------
 
 /// The home directory of this uid in the passwd database (what `dirs` falls back to).
 fn passwd_home() -> String {
@@ -218,69 +54,6 @@ fn passwd_home() -> String {
         .map(|f| f[5].to_string())
         .unwrap_or_else(|| panic!("uid {uid} is not in /etc/passwd"))
 }
-
-/// Every regular file under `dir`, recursively (symlinks not followed).
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            let Ok(meta) = std::fs::symlink_metadata(&path) else {
-                continue;
-            };
-            if meta.is_dir() {
-                stack.push(path);
-            } else if meta.is_file() {
-                out.push(path);
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// The common promise of a failure: this code, one `assume: …` line holding `fragment`, nothing
-/// on stdout, no panic. Returns the problems found (empty when all is well).
-fn check_failure(out: &Output, code: i32, fragment: &str) -> Vec<String> {
-    let stderr = text(&out.stderr);
-    let mut problems = Vec::new();
-    let actual = out.status.code();
-    if actual != Some(code) {
-        problems.push(format!("exit {actual:?}, expected {code}"));
-    }
-    if actual == Some(101) || stderr.contains("panicked") {
-        problems.push("panicked".into());
-    }
-    if !out.stdout.is_empty() {
-        problems.push(format!("stdout is not empty: {:?}", text(&out.stdout)));
-    }
-    let lines: Vec<&str> = stderr.trim().lines().collect();
-    if lines.len() != 1 || !lines[0].starts_with("assume: ") {
-        problems.push(format!(
-            "stderr is not exactly one `assume: …` line ({} lines)",
-            lines.len()
-        ));
-    }
-    if !stderr.contains(fragment) {
-        problems.push(format!("stderr lacks {fragment:?}"));
-    }
-    if let Some(c) = stderr.chars().find(|c| c.is_control() && *c != '\n') {
-        problems.push(format!("stderr holds the raw control character {c:?}"));
-    }
-    problems
-}
-
-// ---------------------------------------------------------------------------------------------
-// The catalogue
-// ---------------------------------------------------------------------------------------------
 
 /// What a case needs besides its files, flags and variables.
 #[derive(Debug, Clone, Copy)]
@@ -350,7 +123,9 @@ macro_rules! mfa_process {
 }
 
 const STD: &str = std_config!();
+
 const ALICE: &str = "{ALICE}";
+
 const NONE: &[(&str, &str)] = &[];
 
 const fn case(
@@ -1136,13 +911,7 @@ fn run_case(case: &Case) -> Vec<String> {
     env.write_config(&fill(case.config, &env, moto));
     let credentials = match case.credentials {
         "{ALICE}" => env.user_credentials_section("alice", "alice"),
-        "{AUTH}" => format!(
-            "{}{}[bogus]\naws_access_key_id = AKIAIOSFODNN7BOGUS00\naws_secret_access_key = nope\n\
-             [wrong-secret]\naws_access_key_id = {}\naws_secret_access_key = not-her-secret\n",
-            env.user_credentials_section("alice", "alice"),
-            env.user_credentials_section("mallory", "mallory"),
-            moto.keys("alice").0,
-        ),
+        "{AUTH}" => auth_credentials(&env, moto),
         other => fill(other, &env, moto),
     };
     env.write_credentials(&credentials);
@@ -1295,213 +1064,6 @@ fn bad_input_catalogue() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Cache faults that end in success
-// ---------------------------------------------------------------------------------------------
-
-/// alice + `plain` (a role without MFA) in a fresh TestEnv on moto.
-fn plain_env() -> TestEnv {
-    let env = TestEnv::new(moto());
-    env.write_config(&fill(STD, &env, moto()));
-    env.alice_credentials();
-    env
-}
-
-/// Exports printed, stderr lines; asserts exit 0.
-fn succeed(cmd: &mut assert_cmd::Command) -> (String, Vec<String>) {
-    let out = cmd.timeout(RUN_TIMEOUT).output().unwrap();
-    let stderr = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "stderr: {stderr}");
-    assert!(!stderr.contains("panicked"), "{stderr}");
-    let stdout = text(&out.stdout);
-    assert!(
-        stdout.contains("export AWS_SECRET_ACCESS_KEY="),
-        "no exports: {stdout:?}; stderr: {stderr}"
-    );
-    (stdout, stderr.lines().map(str::to_string).collect())
-}
-
-/// The `export AWS_ACCESS_KEY_ID=…` line of bash exports.
-fn key_id(exports: &str) -> String {
-    exports
-        .lines()
-        .find(|l| l.starts_with("export AWS_ACCESS_KEY_ID="))
-        .unwrap_or_else(|| panic!("no AWS_ACCESS_KEY_ID in {exports:?}"))
-        .to_string()
-}
-
-fn require_private_keyrings() {
-    assert!(
-        common::private_keyring() && std::env::var("DBUS_SESSION_BUS_ADDRESS").is_ok(),
-        "these tests need the private Secret Service and session keyring of scripts/test: run \
-         `source scripts/lib.sh && with_private_keyring cargo test --test robustness`"
-    );
-}
-
-/// No D-Bus at all (automatic mode): the kernel keyring takes the entry, said in one line.
-#[test]
-fn no_dbus_falls_back_with_one_warning() {
-    require_private_keyrings();
-    let env = plain_env();
-    let run = env.root().join("run");
-    std::fs::create_dir_all(&run).unwrap();
-    let mut cmd = env.cmd();
-    cmd.arg("plain")
-        .env_remove("DBUS_SESSION_BUS_ADDRESS")
-        .env_remove("ASSUME_CACHE")
-        .env("XDG_RUNTIME_DIR", &run);
-    let (_, stderr) = succeed(&mut cmd);
-    assert_eq!(stderr.len(), 1, "one line about the fallback: {stderr:?}");
-    assert!(
-        stderr[0].starts_with("assume: ") && stderr[0].contains("kernel keyring"),
-        "{stderr:?}"
-    );
-}
-
-/// A locked Secret Service (gnome-keyring with a password-protected login keyring and no way
-/// to prompt): the kernel keyring takes the entry, said in one line.
-#[test]
-fn locked_keyring_falls_back_with_one_warning() {
-    require_private_keyrings();
-    let env = plain_env();
-    let data = env.root().join("keyring-data");
-    let run = env.root().join("run");
-    std::fs::create_dir_all(&data).unwrap();
-    std::fs::create_dir_all(&run).unwrap();
-    let made = Command::new("dbus-run-session")
-        .args(["--", "sh", "-c"])
-        .arg(
-            "printf %s pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null && \
-             printf %s v | secret-tool store --label probe service probe username probe",
-        )
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", env.home())
-        .env("XDG_DATA_HOME", &data)
-        .env("XDG_RUNTIME_DIR", &run)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert!(
-        made.status.success() && data.join("keyrings/login.keyring").is_file(),
-        "could not make a locked login keyring: {}",
-        text(&made.stderr)
-    );
-    let mut cmd = assert_cmd::Command::new("dbus-run-session");
-    cmd.env_clear()
-        .envs(env.env_for_shell())
-        .env_remove("DBUS_SESSION_BUS_ADDRESS")
-        .env_remove("ASSUME_CACHE")
-        .env("XDG_DATA_HOME", &data)
-        .env("XDG_RUNTIME_DIR", &run)
-        .current_dir(env.home())
-        .arg("--")
-        .arg(assume_bin())
-        .arg("plain");
-    let (_, stderr) = succeed(&mut cmd);
-    let ours: Vec<&String> = stderr
-        .iter()
-        .filter(|l| l.starts_with("assume: "))
-        .collect();
-    assert_eq!(ours.len(), 1, "one line about the fallback: {stderr:?}");
-    assert!(ours[0].contains("caching in"), "{stderr:?}");
-}
-
-/// Automatic mode with no keyring at all and an unusable cache directory: success, with one
-/// warning that nothing is cached.
-#[test]
-fn automatic_mode_with_unwritable_cache_dir_warns_and_succeeds() {
-    require_private_keyrings();
-    let env = plain_env();
-    let file = env.root().join("cache-is-a-file");
-    std::fs::write(&file, "x").unwrap();
-    let mut cmd = assert_cmd::Command::new("keyctl");
-    cmd.env_clear()
-        .envs(env.env_for_shell())
-        .env_remove("ASSUME_CACHE")
-        .env(
-            "DBUS_SESSION_BUS_ADDRESS",
-            format!("unix:path={}", env.root().join("no-bus").display()),
-        )
-        .env("XDG_CACHE_HOME", &file)
-        .current_dir(env.home())
-        .args([
-            "session",
-            "-",
-            "sh",
-            "-c",
-            "keyctl revoke @s && exec \"$@\"",
-            "sh",
-        ])
-        .arg(assume_bin())
-        .arg("plain");
-    let (_, stderr) = succeed(&mut cmd);
-    // keyctl's own "Joined session keyring: N" aside.
-    let stderr: Vec<&String> = stderr
-        .iter()
-        .filter(|l| !l.starts_with("Joined session keyring"))
-        .collect();
-    assert_eq!(stderr.len(), 1, "one warning: {stderr:?}");
-    assert!(
-        stderr[0].starts_with("assume: ") && stderr[0].contains("not cached"),
-        "{stderr:?}"
-    );
-}
-
-/// `$XDG_CACHE_HOME/assume/entries/*.json`.
-fn entry_files(cache_home: &Path) -> Vec<PathBuf> {
-    files_under(&cache_home.join("assume").join("entries"))
-        .into_iter()
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .collect()
-}
-
-fn all_entries_parse(cache_home: &Path) {
-    for path in files_under(&cache_home.join("assume").join("entries")) {
-        let bytes = std::fs::read(&path).unwrap();
-        assert!(
-            serde_json::from_slice::<Value>(&bytes).is_ok(),
-            "{} is not JSON (half-written?): {:?}",
-            path.display(),
-            text(&bytes)
-        );
-    }
-}
-
-/// A corrupt entry (file store): one warning, success, and the entry is replaced.
-#[test]
-fn corrupt_cache_entry_is_a_miss_with_a_warning() {
-    let env = plain_env();
-    let cache_home = env.root().join("file-cache");
-    let cmd = || {
-        let mut cmd = env.cmd();
-        cmd.arg("plain")
-            .env("ASSUME_CACHE", "file")
-            .env("XDG_CACHE_HOME", &cache_home);
-        cmd
-    };
-    succeed(&mut cmd());
-    let entries = entry_files(&cache_home);
-    assert_eq!(entries.len(), 1, "{entries:?}");
-    for garbage in [
-        &b"{\"version\": 1, \"trunc"[..],
-        b"\xff\xfe garbage",
-        b"",
-        b"{\"version\": 99}",
-    ] {
-        std::fs::write(&entries[0], garbage).unwrap();
-        let (_, stderr) = succeed(&mut cmd());
-        assert_eq!(stderr.len(), 1, "one warning: {stderr:?}");
-        assert!(
-            stderr[0].contains("ignoring an unreadable cache entry"),
-            "{stderr:?}"
-        );
-        all_entries_parse(&cache_home);
-        let (_, stderr) = succeed(&mut cmd());
-        assert!(stderr.is_empty(), "replaced, so a clean hit: {stderr:?}");
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
 // Faults
 // ---------------------------------------------------------------------------------------------
 
@@ -1537,7 +1099,7 @@ fn kill_9_during_refresh_leaves_no_stuck_lock_or_half_entry() {
     let pgid = child.id();
     // The refresh is under way once a lock file exists and the mfa_process runs.
     assert!(
-        common::wait_until(Duration::from_secs(10), || !files_under(&locks).is_empty()),
+        harness::wait_until(Duration::from_secs(10), || !files_under(&locks).is_empty()),
         "no lock file appeared under {}",
         locks.display()
     );
@@ -1627,7 +1189,7 @@ fn failed_refresh_keeps_the_old_entry() {
     let entries = entry_files(&cache_home);
     assert_eq!(entries.len(), 1, "{entries:?}");
     // Time passes: 20 min left, so a 30 min minimum asks for a refresh of this very entry.
-    common::age_file_entry(&entries[0], 20 * 60);
+    harness::age_file_entry(&entries[0], 20 * 60);
     let before = std::fs::read(&entries[0]).unwrap();
 
     for (code, fault, expected) in [
@@ -1691,7 +1253,7 @@ fn full_disk_is_an_error_not_corruption() {
     let entries = entry_files(&cache_home);
     assert_eq!(entries.len(), 1, "{entries:?}");
     // Time passes: 20 min left, so a 30 min minimum asks for a refresh (which must write).
-    common::age_file_entry(&entries[0], 20 * 60);
+    harness::age_file_entry(&entries[0], 20 * 60);
     let before = std::fs::read(&entries[0]).unwrap();
     // Fill the disk.
     let mut filler = std::fs::File::create(cache_home.join("filler")).unwrap();
@@ -1785,11 +1347,11 @@ fn no_secret_in_outputs_files_or_argv() {
     let aws = venv_bin("aws");
     let probe = format!(
         "env > \"$HOME/probe-env\"; exec {} sts get-caller-identity --region us-east-1",
-        common::sh_quote(&aws.display().to_string())
+        harness::sh_quote(&aws.display().to_string())
     );
     let whoami = format!(
         "eval \"$({bin} plain)\" && {bin} whoami -v && {bin} whoami -v --output json",
-        bin = common::sh_quote(&assume_bin().display().to_string())
+        bin = harness::sh_quote(&assume_bin().display().to_string())
     );
     // (args, whether stdout is the credentials themselves)
     let runs: Vec<(Vec<&str>, bool)> = vec![
@@ -1961,88 +1523,50 @@ fn plan_debug_hides_static_secrets() {
     }
 }
 
-/// `-v` is global: before a subcommand it must not turn the subcommand into a profile name
-/// (`assume -v list` must list, not look for a profile called "list").
+/// The password of a `user:pass@` endpoint URL shows neither in an error nor in `explain`.
 #[test]
-fn verbose_before_a_subcommand() {
+fn endpoint_url_passwords_are_redacted() {
     let env = plain_env();
-    for args in [
-        &["-v", "explain", "plain"][..],
-        &["-v", "list"],
-        &["--verbose", "exec", "plain", "--", "true"],
-    ] {
-        let out = env.cmd().args(args).timeout(RUN_TIMEOUT).output().unwrap();
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "assume {}: {}",
-            args.join(" "),
-            text(&out.stderr)
-        );
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Hardening: STS answers, control characters, passwords in URLs, lengths, the session name
-// ---------------------------------------------------------------------------------------------
-
-/// An AssumeRole answer whose credentials hold exactly `fields` (XML elements).
-fn assume_role_answer(fields: &str) -> String {
-    format!(
-        "<AssumeRoleResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><AssumeRoleResult>\
-         <Credentials>{fields}</Credentials><AssumedRoleUser><AssumedRoleId>AROA:x</AssumedRoleId>\
-         <Arn>arn:aws:sts::123456789012:assumed-role/R/x</Arn></AssumedRoleUser></AssumeRoleResult>\
-         <ResponseMetadata><RequestId>x</RequestId></ResponseMetadata></AssumeRoleResponse>"
-    )
-}
-
-/// An STS answer without a SessionToken or an Expiration, or with credentials already
-/// expired, is an STS error (exit 5), not exports with an empty token or a 1970 expiry; and
-/// nothing of it is cached.
-#[test]
-fn incomplete_or_expired_sts_credentials_are_refused() {
-    let key =
-        "<AccessKeyId>ASIAFAKEFAKEFAKE</AccessKeyId><SecretAccessKey>s3cr3t</SecretAccessKey>";
-    let cases = [
-        (
-            format!("{key}<Expiration>2099-01-01T00:00:00Z</Expiration>"),
-            "without a SessionToken",
-        ),
-        (
-            format!("{key}<SessionToken>tok</SessionToken>"),
-            "without an Expiration",
-        ),
-        (
-            format!(
-                "{key}<SessionToken>tok</SessionToken><Expiration>2001-01-01T00:00:00Z</Expiration>"
-            ),
-            "expired at 2001-01-01T00:00:00Z",
-        ),
-    ];
-    for (fields, fragment) in cases {
-        let env = plain_env();
-        let server = FakeServer::start(Mode::Respond(200, "text/xml", assume_role_answer(&fields)));
+    let port = refused_endpoint();
+    let url = port.replace("http://", "http://bob:hunter2@");
+    let out = env
+        .cmd()
+        .arg("plain")
+        .env("AWS_ENDPOINT_URL_STS", &url)
+        .timeout(RUN_TIMEOUT)
+        .output()
+        .unwrap();
+    let problems = check_failure(&out, 5, &port.replace("http://", "http://***@"));
+    assert!(problems.is_empty(), "{problems:?}: {}", text(&out.stderr));
+    assert!(!text(&out.stderr).contains("hunter2"));
+    for format in ["text", "json"] {
         let out = env
             .cmd()
-            .arg("plain")
-            .env("AWS_ENDPOINT_URL", server.endpoint())
-            .timeout(RUN_TIMEOUT)
+            .args(["explain", "plain", "--output", format])
+            .env("AWS_ENDPOINT_URL_STS", &url)
             .output()
             .unwrap();
-        let problems = check_failure(&out, 5, fragment);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let shown = text(&out.stdout);
         assert!(
-            problems.is_empty(),
-            "{fragment}: {problems:?}: {}",
-            text(&out.stderr)
+            !shown.contains("hunter2") && shown.contains("***@"),
+            "{shown}"
         );
-        // Nothing was cached: the next run, against moto, calls STS and gets real keys.
-        let calls = common::recorded_sts_calls(&env, || {
-            let (exports, _) = succeed(env.cmd().arg("plain"));
-            assert!(!exports.contains("ASIAFAKE"), "{exports}");
-        });
-        assert_eq!(calls.len(), 1, "{fragment}: {calls:?}");
     }
+    // A URL that is refused outright (no scheme) is quoted without its password too.
+    let out = env
+        .cmd()
+        .arg("plain")
+        .env("AWS_ENDPOINT_URL_STS", "ftp://bob:hunter2@example")
+        .output()
+        .unwrap();
+    let problems = check_failure(&out, 3, "ftp://***@example");
+    assert!(problems.is_empty(), "{problems:?}: {}", text(&out.stderr));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Hardening: control characters, lengths
+// ---------------------------------------------------------------------------------------------
 
 /// Escape sequences from an argument, a config value or an STS message reach stderr escaped:
 /// none can clear the screen, retitle the terminal or write the clipboard (OSC 52).
@@ -2095,47 +1619,6 @@ fn control_characters_are_escaped_on_stderr() {
     check(&out, 5);
 }
 
-/// The password of a `user:pass@` endpoint URL shows neither in an error nor in `explain`.
-#[test]
-fn endpoint_url_passwords_are_redacted() {
-    let env = plain_env();
-    let port = refused_endpoint();
-    let url = port.replace("http://", "http://bob:hunter2@");
-    let out = env
-        .cmd()
-        .arg("plain")
-        .env("AWS_ENDPOINT_URL_STS", &url)
-        .timeout(RUN_TIMEOUT)
-        .output()
-        .unwrap();
-    let problems = check_failure(&out, 5, &port.replace("http://", "http://***@"));
-    assert!(problems.is_empty(), "{problems:?}: {}", text(&out.stderr));
-    assert!(!text(&out.stderr).contains("hunter2"));
-    for format in ["text", "json"] {
-        let out = env
-            .cmd()
-            .args(["explain", "plain", "--output", format])
-            .env("AWS_ENDPOINT_URL_STS", &url)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{}", text(&out.stderr));
-        let shown = text(&out.stdout);
-        assert!(
-            !shown.contains("hunter2") && shown.contains("***@"),
-            "{shown}"
-        );
-    }
-    // A URL that is refused outright (no scheme) is quoted without its password too.
-    let out = env
-        .cmd()
-        .arg("plain")
-        .env("AWS_ENDPOINT_URL_STS", "ftp://bob:hunter2@example")
-        .output()
-        .unwrap();
-    let problems = check_failure(&out, 3, "ftp://***@example");
-    assert!(problems.is_empty(), "{problems:?}: {}", text(&out.stderr));
-}
-
 /// A 10 000-character region or role ARN is a configuration error (exit 3) found before any
 /// request, in a line of readable length.
 #[test]
@@ -2160,7 +1643,7 @@ fn overlong_region_and_role_arn_are_config_errors() {
         (&["long-name"], "is not an IAM role ARN"),
     ];
     for (args, fragment) in cases {
-        let requests = common::recorded_requests(&env, || {
+        let requests = harness::recorded_requests(&env, || {
             let out = env.cmd().args(args).output().unwrap();
             let problems = check_failure(&out, 3, fragment);
             assert!(problems.is_empty(), "{:?}: {problems:?}", &args[0]);
@@ -2172,23 +1655,4 @@ fn overlong_region_and_role_arn_are_config_errors() {
         });
         assert!(requests.is_empty(), "{:?} reached STS", &args[0]);
     }
-}
-
-/// With neither USER nor USERNAME set (cron, containers, `env -i`), the default session
-/// name names the OS account, not a placeholder.
-#[test]
-fn session_name_without_user_names_the_os_account() {
-    let env = plain_env();
-    let account = Command::new("id").arg("-un").output().unwrap();
-    let account = text(&account.stdout).trim().to_string();
-    assert!(!account.is_empty());
-    let calls = common::recorded_sts_calls(&env, || {
-        succeed(env.cmd().args(["plain", "--no-cache"]).env_remove("USER"));
-    });
-    assert_eq!(calls.len(), 1);
-    assert!(
-        calls[0]["RoleSessionName"].starts_with(&format!("assume-{account}-")),
-        "{:?}",
-        calls[0]["RoleSessionName"]
-    );
 }

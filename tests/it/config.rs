@@ -1,136 +1,14 @@
-//! `assume explain` and the config rules it shows: profile selection, region and endpoint
-//! precedence, validation, and the errors a person gets for bad input. No STS call is made.
+//! The config files and the rules read from them (as `assume explain` shows them): which
+//! profile, region and endpoint, and the one clear line a person gets for a bad or unreadable
+//! file.
 
-#![allow(clippy::unwrap_used)]
-
-mod common;
-
-use common::{TestEnv, moto};
 use serde_json::Value;
 
-const CONFIG: &str = "\
-[profile alice]
-region = eu-west-1
-[profile admin]
-role_arn = arn:aws:iam::123456789012:role/Administrators
-source_profile = alice
-mfa_serial = arn:aws:iam::123456789012:mfa/alice
-[profile chained]
-role_arn = arn:aws:iam::123456789012:role/Chained
-source_profile = admin
-role_session_name = ops-session
-external_id = partner-ext-id
-duration_seconds = 7200
-[profile web]
-role_arn = arn:aws:iam::123456789012:role/Web
-web_identity_token_file = /var/token.jwt
-[profile on-ec2]
-role_arn = arn:aws:iam::123456789012:role/Admin
-credential_source = Ec2InstanceMetadata
-[profile sso-user]
-sso_session = corp
-sso_account_id = 123456789012
-sso_role_name = Dev
-[profile via-sso]
-role_arn = arn:aws:iam::123456789012:role/Admin
-source_profile = sso-user
-";
-
-fn env() -> TestEnv {
-    let env = TestEnv::new(moto());
-    env.write_config(CONFIG);
-    env.alice_credentials();
-    env
-}
-
-fn explain_json(env: &TestEnv, args: &[&str], vars: &[(&str, &str)]) -> Value {
-    let out = env
-        .cmd()
-        .arg("explain")
-        .args(args)
-        .args(["--output", "json"])
-        .envs(vars.iter().copied())
-        .output()
-        .expect("run assume");
-    assert!(
-        out.status.success(),
-        "explain failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("explain prints JSON")
-}
-
-#[test]
-fn json_shows_the_chain_and_never_a_secret() {
-    let env = env();
-    let json = explain_json(&env, &["chained"], &[]);
-    assert_eq!(json["profile"], "chained");
-    assert_eq!(json["region"], "eu-west-1");
-    assert_eq!(json["source"]["profile"], "alice");
-    assert_eq!(json["source"]["kind"], "static");
-    let alice_key = env.world["alice"]["access_key_id"].as_str().unwrap();
-    assert_eq!(json["source"]["access_key_id"], alice_key);
-    let hops = json["hops"].as_array().expect("hops");
-    assert_eq!(hops.len(), 2);
-    assert_eq!(hops[0]["profile"], "admin");
-    assert_eq!(hops[0]["mfa_serial"], "arn:aws:iam::123456789012:mfa/alice");
-    assert_eq!(hops[0]["external_id"], Value::Null);
-    assert_eq!(hops[0]["role_session_name"], Value::Null);
-    assert_eq!(hops[0]["duration_seconds"], Value::Null);
-    assert_eq!(
-        hops[1]["role_arn"],
-        "arn:aws:iam::123456789012:role/Chained"
-    );
-    assert_eq!(hops[1]["role_session_name"], "ops-session");
-    assert_eq!(hops[1]["external_id"], "partner-ext-id");
-    // A role assumed with role credentials gets at most one hour.
-    assert_eq!(hops[1]["duration_seconds"], 3600);
-    assert!(json["notices"][0].as_str().unwrap().contains("capped"));
-
-    let secret = env.world["alice"]["secret_access_key"].as_str().unwrap();
-    for args in [
-        &["explain", "chained"][..],
-        &["explain", "chained", "--output", "json"],
-    ] {
-        let out = env.cmd().args(args).arg("-v").output().unwrap();
-        assert!(out.status.success());
-        let all = [out.stdout, out.stderr].concat();
-        assert!(!String::from_utf8_lossy(&all).contains(secret));
-    }
-}
-
-#[test]
-fn source_kinds() {
-    let env = env();
-    let kind = |profile: &str| explain_json(&env, &[profile], &[])["source"].clone();
-    let web = kind("web");
-    assert_eq!(web["kind"], "web_identity");
-    assert_eq!(web["web_identity_token_file"], "/var/token.jwt");
-    assert_eq!(kind("on-ec2")["kind"], "credential_source");
-    assert_eq!(kind("on-ec2")["credential_source"], "Ec2InstanceMetadata");
-    assert_eq!(kind("via-sso")["kind"], "sdk");
-    assert_eq!(kind("via-sso")["profile"], "sso-user");
-}
-
-#[test]
-fn text_output_names_each_hop() {
-    let env = env();
-    env.cmd()
-        .args(["explain", "admin"])
-        .assert()
-        .success()
-        .stdout(predicates::str::contains("hop 1"))
-        .stdout(predicates::str::contains(
-            "arn:aws:iam::123456789012:role/Administrators",
-        ))
-        .stdout(predicates::str::contains(
-            "MFA arn:aws:iam::123456789012:mfa/alice",
-        ));
-}
+use crate::harness::{EXPLAIN_CONFIG, TestEnv, explain_env, explain_json, moto};
 
 #[test]
 fn profile_selection_order() {
-    let env = env();
+    let env = explain_env();
     let profile = |args: &[&str], vars: &[(&str, &str)]| {
         explain_json(&env, args, vars)["profile"]
             .as_str()
@@ -165,7 +43,7 @@ fn profile_selection_order() {
 
 #[test]
 fn region_precedence() {
-    let env = env();
+    let env = explain_env();
     let region = |args: &[&str], vars: &[(&str, &str)]| {
         let json = explain_json(&env, args, vars);
         (
@@ -195,7 +73,7 @@ fn region_precedence() {
 fn endpoint_precedence() {
     let env = TestEnv::new(moto());
     env.write_config(&format!(
-        "{CONFIG}[profile local]\nrole_arn = arn:aws:iam::123456789012:role/L\nsource_profile = alice\n\
+        "{EXPLAIN_CONFIG}[profile local]\nrole_arn = arn:aws:iam::123456789012:role/L\nsource_profile = alice\n\
          services = dev\nendpoint_url = http://profile.example\n\
          [services dev]\nsts =\n  endpoint_url = http://services.example\n"
     ));
@@ -326,31 +204,4 @@ fn unreadable_config_files() {
         .code(3)
         .stdout("")
         .stderr(predicates::str::contains("is a directory"));
-}
-
-#[test]
-fn usage_errors_exit_2() {
-    let env = env();
-    env.cmd()
-        .args(["admin", "--token-code", "12345"])
-        .assert()
-        .code(2)
-        .stdout("")
-        .stderr(predicates::str::contains("6 digits"));
-    env.cmd()
-        .args(["admin", "--shell", "tcsh"])
-        .assert()
-        .code(2)
-        .stdout("");
-    env.cmd()
-        .args(["admin", "--duration", "soon"])
-        .assert()
-        .code(2)
-        .stdout("");
-    env.cmd()
-        .args(["admin", "explain"])
-        .assert()
-        .code(2)
-        .stdout("")
-        .stderr(predicates::str::contains("put the profile after it"));
 }

@@ -1,439 +1,35 @@
 //! The credential cache, end to end: the Secret Service, kernel keyutils and file stores and
-//! the automatic fallbacks between them, reuse and refresh (min TTL), MFA asked once per
-//! session, single flight across processes, broken entries, `clear`, `list` and
-//! `credential-process`; a cache directory that is not this user's alone (another user's,
-//! writable by others, links, special files), leftovers in `staging/`, a clock set back.
+//! the automatic fallbacks between them, reuse and refresh (min TTL), what makes a different
+//! entry, single flight across processes, broken entries and index, a failed refresh; a cache
+//! directory that is not this user's alone (another user's, writable by others, links, special
+//! files), leftovers in `staging/`, a clock set back.
 //!
-//! Real parts only: moto on the wire (through the recording proxy of each [`TestEnv`]), the
-//! private gnome-keyring (on the private D-Bus) and the private kernel session keyring that
-//! `scripts/test` runs the tests in (see `with_private_keyring` in scripts/lib.sh), real
-//! processes (16 at once, one of them SIGKILLed), a real terminal (tmux), a second real Unix
-//! user (as root; `useradd`, removed again) and real clocks set by libfaketime.
+//! Real parts only: moto on the wire (through each [`TestEnv`]'s recording proxy), the private
+//! keyrings of `scripts/test` (see [`StoreCx`]), real processes (16 at once, one of them
+//! SIGKILLed), a real terminal (tmux), a second real Unix user (as root; `useradd`, removed
+//! again) and real clocks set by libfaketime.
 //!
 //! Isolation: every test has its own `XDG_CACHE_HOME` inside its TestEnv and its own
-//! `mfa_serial` (moto never checks it), so MFA sessions cached per (access key id, mfa_serial)
-//! never leak between tests; the Secret Service and the session keyring are shared by all tests
-//! of this binary, so entries are always looked up by their own cache key, never by counting.
+//! `mfa_serial`, so MFA sessions cached per (access key id, mfa_serial) never leak between
+//! tests.
 
-#![allow(clippy::unwrap_used)]
-
-mod common;
-
-use std::collections::{HashMap, HashSet};
-use std::net::{TcpListener, TcpStream};
+use std::collections::HashSet;
+use std::net::TcpStream;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{
-    ACCOUNT_ID, StsCall, TestEnv, Tmux, assume_bin, is_rfc3339, moto, recorded_sts_calls,
-};
 use serde_json::Value;
 
-/// Upper bound for any single `assume` run (a hang fails the test instead of blocking it).
-const RUN_TIMEOUT: Duration = Duration::from_secs(30);
-/// How long to wait for a prompt / an exit in tmux.
-const WAIT: Duration = Duration::from_secs(15);
-/// moto's GetSessionToken always answers with these (tests/support, TESTING.md).
-const MFA_SESSION_KEY_ID: &str = "AKIAIOSFODNN7EXAMPLE";
-const MFA_SESSION_SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY";
-/// `sh -c` body that makes the kernel keyring unusable for the command it then execs: run
-/// inside `keyctl session -` (a fresh session keyring of its own), it revokes that keyring, so
-/// every keyutils operation on `@s` fails with EKEYREVOKED — without touching the session
-/// keyring the other tests share.
-const REVOKE_AND_EXEC: &str = "keyctl revoke @s && exec \"$@\"";
-
-// ---------------------------------------------------------------------------------------------
-// The environment of one test: a TestEnv, its own cache dir, a store selection
-// ---------------------------------------------------------------------------------------------
-
-/// Which store the product should end up using, and how the environment makes it so.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Store {
-    /// Automatic selection with the private Secret Service reachable (its bus address passed).
-    SecretService,
-    /// Automatic selection with no session bus at all (no `DBUS_SESSION_BUS_ADDRESS`, an empty
-    /// `XDG_RUNTIME_DIR`): falls back to the kernel keyring.
-    Keyutils,
-    /// Automatic selection with the bus address pointing nowhere and the kernel session keyring
-    /// revoked (each command runs as `keyctl session - sh -c 'keyctl revoke @s && exec …'`):
-    /// falls back to files.
-    FileFallback,
-    /// `ASSUME_CACHE=file` (bus pointing nowhere, so nothing could reach a keyring anyway).
-    File,
-    /// Automatic selection on a session bus where nothing provides the Secret Service: each
-    /// command runs under its own `dbus-run-session` with a config without service
-    /// directories (so nothing is activated). Falls back to the kernel keyring.
-    BusWithoutSecretService,
-    /// Automatic selection on a session bus whose Secret Service (gnome-keyring, activated by
-    /// the bus as on a desktop) has only a locked login keyring and no way to prompt for its
-    /// password: each command runs under its own `dbus-run-session`, with `XDG_DATA_HOME`
-    /// pointing at a login keyring made beforehand with a password. Falls back to keyutils.
-    LockedSecretService,
-}
-
-/// dbus-daemon config of a session bus with nothing activatable.
-const BARE_BUS_CONF: &str = r#"<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>session</type>
-  <listen>unix:tmpdir=/tmp</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow eavesdrop="true"/>
-    <allow own="*"/>
-  </policy>
-</busconfig>
-"#;
-
-struct Cx {
-    env: TestEnv,
-    store: Store,
-    /// `XDG_CACHE_HOME` (inside the TestEnv's root).
-    cache_home: PathBuf,
-    /// This test's own `mfa_serial`.
-    mfa: String,
-}
-
-/// A process-wide unique suffix: this test's mfa_serial must not be any other test's.
-fn unique_suffix() -> String {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    format!(
-        "{}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::SeqCst)
-    )
-}
-
-/// The tests must run inside the private keyrings of `scripts/test`, never the developer's.
-fn require_private_keyrings() {
-    let private = std::env::var("ASSUME_PRIVATE_KEYRING").unwrap_or_default();
-    let bus = std::env::var("DBUS_SESSION_BUS_ADDRESS").unwrap_or_default();
-    assert!(
-        private == "1" && !bus.is_empty(),
-        "the cache tests need the private Secret Service and session keyring of scripts/test \
-         (ASSUME_PRIVATE_KEYRING={private:?}, DBUS_SESSION_BUS_ADDRESS={bus:?}); run \
-         `scripts/test cache`, or `source scripts/lib.sh && with_private_keyring cargo test \
-         --test cache`"
-    );
-}
-
-/// The standard profiles: `alice` (static keys), `admin` and `readonly` (two roles behind the
-/// same MFA device), `plain` (a role without MFA).
-fn standard_config(mfa: &str) -> String {
-    let m = moto();
-    format!(
-        "[profile alice]\nregion = eu-west-1\n\
-         [profile admin]\nrole_arn = {admin}\nsource_profile = alice\nmfa_serial = {mfa}\n\
-         [profile readonly]\nrole_arn = {readonly}\nsource_profile = alice\nmfa_serial = {mfa}\n\
-         [profile plain]\nrole_arn = {admin}\nsource_profile = alice\n",
-        admin = m.role_arn("Administrators"),
-        readonly = m.role_arn("ReadOnly"),
-    )
-}
-
-impl Cx {
-    fn new(store: Store) -> Cx {
-        require_private_keyrings();
-        let env = TestEnv::new(moto());
-        let mfa = format!("arn:aws:iam::{ACCOUNT_ID}:mfa/cache-{}", unique_suffix());
-        env.write_config(&standard_config(&mfa));
-        env.alice_credentials();
-        let cache_home = env.root().join("xdg-cache");
-        std::fs::create_dir_all(env.root().join("run")).unwrap();
-        let cx = Cx {
-            env,
-            store,
-            cache_home,
-            mfa,
-        };
-        match store {
-            Store::BusWithoutSecretService => {
-                std::fs::write(cx.env.root().join("bus.conf"), BARE_BUS_CONF).unwrap();
-            }
-            Store::LockedSecretService => cx.make_locked_login_keyring(),
-            _ => {}
-        }
-        cx
-    }
-
-    /// `XDG_DATA_HOME` of the locked Secret Service.
-    fn keyring_data(&self) -> PathBuf {
-        self.env.root().join("keyring-data")
-    }
-
-    /// A gnome-keyring login keyring with a password, made on a throwaway bus; every later
-    /// daemon that opens it without the password finds it locked.
-    fn make_locked_login_keyring(&self) {
-        let data = self.keyring_data();
-        std::fs::create_dir_all(&data).unwrap();
-        let out = Command::new("dbus-run-session")
-            .args(["--", "sh", "-c"])
-            .arg(
-                "printf %s secret-pw | gnome-keyring-daemon --unlock --components=secrets \
-                 >/dev/null && printf %s v | secret-tool store --label probe service probe \
-                 username probe",
-            )
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", self.env.home())
-            .env("XDG_DATA_HOME", &data)
-            .env("XDG_RUNTIME_DIR", self.env.root().join("run"))
-            .stdin(Stdio::null())
-            .output()
-            .expect("run dbus-run-session (dbus) and gnome-keyring-daemon");
-        assert!(
-            out.status.success() && data.join("keyrings").join("login.keyring").is_file(),
-            "could not make a login keyring: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-
-    /// What each command runs under, before `assume` itself.
-    fn wrapper(&self) -> Vec<String> {
-        let strings = |v: &[&str]| v.iter().map(|s| (*s).to_string()).collect::<Vec<_>>();
-        match self.store {
-            Store::FileFallback => {
-                strings(&["keyctl", "session", "-", "sh", "-c", REVOKE_AND_EXEC, "sh"])
-            }
-            Store::BusWithoutSecretService => vec![
-                "dbus-run-session".into(),
-                format!(
-                    "--config-file={}",
-                    self.env.root().join("bus.conf").display()
-                ),
-                "--".into(),
-            ],
-            Store::LockedSecretService => strings(&["dbus-run-session", "--"]),
-            _ => Vec::new(),
-        }
-    }
-
-    /// `wrapper… assume`, as a program and its first arguments.
-    fn program(&self) -> (PathBuf, Vec<PathBuf>) {
-        let mut all: Vec<PathBuf> = self.wrapper().into_iter().map(PathBuf::from).collect();
-        all.push(assume_bin());
-        let program = all.remove(0);
-        (program, all)
-    }
-
-    /// `$XDG_CACHE_HOME/assume`.
-    fn cache_dir(&self) -> PathBuf {
-        self.cache_home.join("assume")
-    }
-
-    fn entry_path(&self, key: &str) -> PathBuf {
-        self.cache_dir().join("entries").join(format!("{key}.json"))
-    }
-
-    /// The TestEnv's variables, with this test's XDG_CACHE_HOME, SHELL=/bin/bash and the
-    /// variables that select the store.
-    fn vars(&self) -> Vec<(String, String)> {
-        let mut vars: Vec<(String, String)> = self
-            .env
-            .env_for_shell()
-            .into_iter()
-            // The harness' own choices of these are replaced by the store selection below.
-            .filter(|(k, _)| {
-                ![
-                    "DBUS_SESSION_BUS_ADDRESS",
-                    "XDG_RUNTIME_DIR",
-                    "XDG_CACHE_HOME",
-                    "XDG_DATA_HOME",
-                    "ASSUME_CACHE",
-                ]
-                .contains(&k.as_str())
-            })
-            .collect();
-        let s = |p: PathBuf| p.display().to_string();
-        vars.push(("XDG_CACHE_HOME".into(), s(self.cache_home.clone())));
-        vars.push(("SHELL".into(), "/bin/bash".into()));
-        let nowhere = format!("unix:path={}", self.env.root().join("no-bus").display());
-        match self.store {
-            Store::SecretService => vars.push((
-                "DBUS_SESSION_BUS_ADDRESS".into(),
-                std::env::var("DBUS_SESSION_BUS_ADDRESS").unwrap(),
-            )),
-            // No address at all, and no $XDG_RUNTIME_DIR/bus to guess either.
-            Store::Keyutils => {
-                vars.push(("XDG_RUNTIME_DIR".into(), s(self.env.root().join("run"))))
-            }
-            Store::FileFallback => vars.push(("DBUS_SESSION_BUS_ADDRESS".into(), nowhere)),
-            Store::File => {
-                vars.push(("DBUS_SESSION_BUS_ADDRESS".into(), nowhere));
-                vars.push(("ASSUME_CACHE".into(), "file".into()));
-            }
-            // dbus-run-session sets the address.
-            Store::BusWithoutSecretService => {
-                vars.push(("XDG_RUNTIME_DIR".into(), s(self.env.root().join("run"))));
-            }
-            Store::LockedSecretService => {
-                vars.push(("XDG_RUNTIME_DIR".into(), s(self.env.root().join("run"))));
-                vars.push(("XDG_DATA_HOME".into(), s(self.keyring_data())));
-            }
-        }
-        vars
-    }
-
-    /// `assume` with [`Cx::vars`], under [`Cx::wrapper`]; more arguments and variables may be
-    /// added.
-    fn cmd(&self) -> assert_cmd::Command {
-        let (program, args) = self.program();
-        let mut cmd = assert_cmd::Command::new(program);
-        cmd.args(args)
-            .env_clear()
-            .envs(self.vars())
-            .current_dir(self.env.home())
-            .timeout(RUN_TIMEOUT);
-        cmd
-    }
-
-    /// Same as [`Cx::cmd`], as a std Command (spawn).
-    fn std_cmd(&self) -> Command {
-        let (program, args) = self.program();
-        let mut cmd = Command::new(program);
-        cmd.args(args)
-            .env_clear()
-            .envs(self.vars())
-            .current_dir(self.env.home())
-            .stdin(Stdio::null());
-        cmd
-    }
-
-    /// `program` under [`Cx::wrapper`] with the same variables.
-    fn wrapped(&self, program: &str) -> Command {
-        let mut all = self.wrapper();
-        all.push(program.to_string());
-        let mut cmd = Command::new(&all[0]);
-        cmd.args(&all[1..])
-            .env_clear()
-            .envs(self.vars())
-            .current_dir(self.env.home())
-            .stdin(Stdio::null());
-        cmd
-    }
-
-    /// Any program with the same variables.
-    fn command(&self, program: &str) -> Command {
-        let mut cmd = Command::new(program);
-        cmd.env_clear()
-            .envs(self.vars())
-            .current_dir(self.env.home())
-            .stdin(Stdio::null());
-        cmd
-    }
-
-    fn tmux(&self, shell_command: &str) -> Tmux {
-        assert!(self.wrapper().is_empty(), "not wired for tmux");
-        Tmux::new(shell_command, &self.vars())
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.cmd().args(args).output().unwrap()
-    }
-
-    /// Runs `assume ARGS`, asserts success, returns stderr.
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert_success(args, &out);
-        String::from_utf8_lossy(&out.stderr).into_owned()
-    }
-
-    /// Runs `assume ARGS` (exports), evaluates them with bash; the exported variables and
-    /// assume's stderr.
-    fn exports_with(&self, cmd: &mut assert_cmd::Command, args: &[&str]) -> (Vars, String) {
-        let out = cmd.args(args).output().unwrap();
-        assert_success(args, &out);
-        let script = format!(
-            "{}\nenv -0",
-            String::from_utf8(out.stdout).expect("utf-8 exports")
-        );
-        let shown = self.command("bash").args(["-c", &script]).output().unwrap();
-        assert!(shown.status.success(), "bash could not eval the exports");
-        let vars = shown
-            .stdout
-            .split(|b| *b == 0)
-            .filter_map(|entry| {
-                let entry = String::from_utf8_lossy(entry);
-                let (k, v) = entry.split_once('=')?;
-                Some((k.to_string(), v.to_string()))
-            })
-            .collect();
-        (vars, String::from_utf8_lossy(&out.stderr).into_owned())
-    }
-
-    fn exports(&self, args: &[&str]) -> Vars {
-        self.exports_with(&mut self.cmd(), args).0
-    }
-
-    /// `assume ARGS` → (AccessKeyId exported, STS calls made, stderr).
-    fn key_id_and_calls(&self, args: &[&str]) -> (String, Vec<StsCall>, String) {
-        self.key_id_and_calls_with(&mut self.cmd(), args)
-    }
-
-    fn key_id_and_calls_with(
-        &self,
-        cmd: &mut assert_cmd::Command,
-        args: &[&str],
-    ) -> (String, Vec<StsCall>, String) {
-        let mut result = None;
-        let calls = recorded_sts_calls(&self.env, || {
-            result = Some(self.exports_with(cmd, args));
-        });
-        let (vars, stderr) = result.unwrap();
-        (vars["AWS_ACCESS_KEY_ID"].clone(), calls, stderr)
-    }
-
-    /// `cache_key` from `assume explain PROFILE --output json` (same environment).
-    fn cache_key(&self, profile: &str) -> String {
-        let out = self
-            .cmd()
-            .args(["explain", profile, "--output", "json"])
-            .output()
-            .unwrap();
-        assert_success(&["explain", profile], &out);
-        let json: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-            panic!(
-                "explain printed no JSON ({e}): {}",
-                String::from_utf8_lossy(&out.stdout)
-            )
-        });
-        json["cache_key"]
-            .as_str()
-            .unwrap_or_else(|| panic!("explain --output json has no \"cache_key\" string: {json}"))
-            .to_string()
-    }
-
-    /// `assume credential-process ARGS` → its JSON document (checked for the exact shape).
-    fn credential_process(&self, args: &[&str]) -> Value {
-        let mut all = vec!["credential-process"];
-        all.extend_from_slice(args);
-        let out = self.run(&all);
-        assert_success(&all, &out);
-        check_credential_process_json(&out.stdout)
-    }
-}
-
-type Vars = HashMap<String, String>;
-
-fn assert_success(args: &[&str], out: &Output) {
-    assert!(
-        out.status.success(),
-        "assume {args:?} failed ({}):\nstdout: {}\nstderr: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-fn actions(calls: &[StsCall]) -> Vec<&str> {
-    calls.iter().map(|c| c["Action"].as_str()).collect()
-}
+use crate::harness::{
+    self, FakeServer, MFA_SESSION_SECRET, Mode, REVOKE_AND_EXEC, RUN_TIMEOUT, Store, StoreCx,
+    TestEnv, Vars, WAIT, actions, all_entries_parse, assert_success, assume_bin, chain_config,
+    chain_env, check_credential_process_json, corrupt, entry_files, files_under, keyutils_read,
+    keyutils_search, moto, proxy_port, recorded_sts_calls, refused_endpoint, rfc3339_secs,
+    secret_service_lookup, standard_config, stored_secret, succeed, unique_suffix,
+};
 
 /// Lines of `stderr` that announce a store fallback.
 fn fallback_lines(stderr: &str) -> Vec<&str> {
@@ -447,59 +43,6 @@ fn fallback_lines(stderr: &str) -> Vec<&str> {
 /// which may name them too).
 fn store_named(line: &str) -> &str {
     line.split_once("caching in").map_or("", |(_, rest)| rest)
-}
-
-/// Exactly `{"Version": 1, "AccessKeyId", "SecretAccessKey", "SessionToken", "Expiration"}`.
-fn check_credential_process_json(stdout: &[u8]) -> Value {
-    let json: Value = serde_json::from_slice(stdout).unwrap_or_else(|e| {
-        panic!(
-            "credential-process printed no JSON ({e}): {}",
-            String::from_utf8_lossy(stdout)
-        )
-    });
-    let obj = json.as_object().expect("a JSON object");
-    let keys: HashSet<&str> = obj.keys().map(String::as_str).collect();
-    assert_eq!(
-        keys,
-        HashSet::from([
-            "Version",
-            "AccessKeyId",
-            "SecretAccessKey",
-            "SessionToken",
-            "Expiration"
-        ]),
-        "{json}"
-    );
-    assert_eq!(json["Version"], Value::from(1), "{json}");
-    for k in ["AccessKeyId", "SecretAccessKey", "SessionToken"] {
-        assert!(
-            json[k].as_str().is_some_and(|s| !s.is_empty()),
-            "{k}: {json}"
-        );
-    }
-    let exp = json["Expiration"].as_str().unwrap_or_default();
-    assert!(is_rfc3339(exp), "Expiration is not RFC 3339: {json}");
-    json
-}
-
-/// Every regular file under `dir`, recursively.
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in rd.flatten() {
-            let Ok(ft) = e.file_type() else { continue };
-            if ft.is_dir() {
-                stack.push(e.path());
-            } else if ft.is_file() {
-                out.push(e.path());
-            }
-        }
-    }
-    out
 }
 
 /// Files under `dir` (except those `allowed`) whose bytes contain any of `secrets`.
@@ -525,95 +68,6 @@ fn mode(path: &Path) -> u32 {
         & 0o777
 }
 
-/// The Secret Service item `service=assume username=KEY` (its secret), via the real
-/// `secret-tool` on the private bus.
-fn secret_service_lookup(key: &str) -> Option<String> {
-    let out = Command::new("secret-tool")
-        .args(["lookup", "service", "assume", "username", key])
-        .stdin(Stdio::null())
-        .output()
-        .expect("run secret-tool (libsecret-tools)");
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
-/// Stores `secret` as the item `service=assume username=KEY`, as another program could.
-fn secret_service_store(key: &str, secret: &str) {
-    let mut child = Command::new("secret-tool")
-        .args([
-            "store", "--label", "x", "service", "assume", "username", key,
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("run secret-tool");
-    {
-        use std::io::Write;
-        let mut stdin = child.stdin.take().unwrap();
-        stdin.write_all(secret.as_bytes()).unwrap();
-    }
-    assert!(child.wait().unwrap().success(), "secret-tool store failed");
-}
-
-/// The id of the user key `keyring:KEY@assume` in this (private) session keyring.
-fn keyutils_search(key: &str) -> Option<String> {
-    let out = Command::new("keyctl")
-        .args(["search", "@s", "user", &format!("keyring:{key}@assume")])
-        .stdin(Stdio::null())
-        .output()
-        .expect("run keyctl (keyutils)");
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
-}
-
-/// The payload of the user key `keyring:KEY@assume`.
-fn keyutils_read(key: &str) -> Option<String> {
-    let id = keyutils_search(key)?;
-    let out = Command::new("keyctl")
-        .args(["pipe", &id])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
-/// `keyctl padd user keyring:KEY@assume @s` with `payload`, as another program could.
-fn keyutils_store(key: &str, payload: &str) {
-    let mut child = Command::new("keyctl")
-        .args(["padd", "user", &format!("keyring:{key}@assume"), "@s"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run keyctl");
-    {
-        use std::io::Write;
-        let mut stdin = child.stdin.take().unwrap();
-        stdin.write_all(payload.as_bytes()).unwrap();
-    }
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "keyctl padd user keyring:{key}@assume @s failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// The cached secret of `key`, from whichever store `store` means.
-fn stored_secret(cx: &Cx, key: &str) -> Option<String> {
-    match cx.store {
-        Store::SecretService => secret_service_lookup(key),
-        Store::Keyutils | Store::BusWithoutSecretService | Store::LockedSecretService => {
-            keyutils_read(key)
-        }
-        Store::File | Store::FileFallback => std::fs::read_to_string(cx.entry_path(key)).ok(),
-    }
-}
-
 /// The stored secret is a JSON document holding these credentials.
 fn assert_entry_holds(secret: &str, vars: &Vars) {
     let json: Value = serde_json::from_str(secret.trim())
@@ -631,40 +85,22 @@ fn assert_entry_holds(secret: &str, vars: &Vars) {
     }
     // The expiration, as RFC 3339 text or as Unix seconds.
     let exp = &vars["AWS_CREDENTIAL_EXPIRATION"];
-    let secs = unix_seconds(exp).unwrap_or_else(|| panic!("not RFC 3339: {exp}"));
+    let secs = rfc3339_secs(exp).unwrap_or_else(|| panic!("not RFC 3339: {exp}"));
     assert!(
         text.contains(&exp[..19]) || text.contains(&secs.to_string()),
         "the cached entry lacks the expiration {exp} ({secs}): {text}"
     );
 }
 
-/// `2026-11-22T17:35:12.5Z` → Unix seconds (UTC only, which is what `assume` exports).
-fn unix_seconds(rfc3339: &str) -> Option<i64> {
-    if !is_rfc3339(rfc3339) || !rfc3339.ends_with(['Z', 'z']) {
-        return None;
-    }
-    let n = |r: std::ops::Range<usize>| rfc3339.get(r)?.parse::<i64>().ok();
-    let (y, m, d) = (n(0..4)?, n(5..7)?, n(8..10)?);
-    let (hh, mm, ss) = (n(11..13)?, n(14..16)?, n(17..19)?);
-    // Days from civil (Howard Hinnant's algorithm).
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some(days * 86_400 + hh * 3600 + mm * 60 + ss)
-}
-
 // ---------------------------------------------------------------------------------------------
-// 1-4. The stores
+// The stores, and the fallbacks between them
 // ---------------------------------------------------------------------------------------------
 
 /// Default environment with a reachable Secret Service: the MFA code is needed once, the second
 /// call is served from the Secret Service without STS, and no file holds a secret.
 #[test]
 fn secret_service_is_the_default_store() {
-    let cx = Cx::new(Store::SecretService);
+    let cx = StoreCx::new(Store::SecretService);
     let (first, stderr1) = cx.exports_with(&mut cx.cmd(), &["admin", "--token-code", "123456"]);
     assert!(
         fallback_lines(&stderr1).is_empty(),
@@ -717,7 +153,7 @@ fn secret_service_is_the_default_store() {
         "index.json lacks the profile: {index}"
     );
     let exp = &first["AWS_CREDENTIAL_EXPIRATION"];
-    let secs = unix_seconds(exp).unwrap().to_string();
+    let secs = rfc3339_secs(exp).unwrap().to_string();
     assert!(
         index.contains(&exp[..19]) || index.contains(&secs),
         "index.json lacks the expiration {exp} ({secs}): {index}"
@@ -728,7 +164,7 @@ fn secret_service_is_the_default_store() {
 /// No usable Secret Service: one note that it caches in the kernel keyring, hits afterwards, the
 /// key is in the session keyring, and the note is not repeated.
 fn falls_back_to_keyutils(store: Store) {
-    let cx = Cx::new(store);
+    let cx = StoreCx::new(store);
     if store != Store::Keyutils {
         // The premise: on that bus, nobody can store a secret.
         let probe = cx
@@ -799,7 +235,7 @@ fn locked_keyring_falls_back_to_keyutils() {
 /// No Secret Service and a kernel keyring that fails for real: files, 0600 in a 0700 dir.
 #[test]
 fn no_keyring_at_all_falls_back_to_files() {
-    let cx = Cx::new(Store::FileFallback);
+    let cx = StoreCx::new(Store::FileFallback);
     // The premise: inside `keyctl session - sh -c 'keyctl revoke @s && …'` keyutils fails.
     let probe = cx
         .command("keyctl")
@@ -839,7 +275,7 @@ fn no_keyring_at_all_falls_back_to_files() {
 
 /// Secrets only in `entries/*.json` (never in the index, the locks or elsewhere), and no
 /// leftover temp files next to the entries.
-fn check_file_store_hygiene(cx: &Cx, secrets: &[&str]) {
+fn check_file_store_hygiene(cx: &StoreCx, secrets: &[&str]) {
     let entries = cx.cache_dir().join("entries");
     let leaks = files_containing(cx.env.root(), secrets, |p| {
         p.parent() == Some(entries.as_path()) && p.extension().is_some_and(|e| e == "json")
@@ -861,7 +297,7 @@ fn check_file_store_hygiene(cx: &Cx, secrets: &[&str]) {
 /// Without `XDG_CACHE_HOME` the cache dir is `$HOME/.cache/assume`.
 #[test]
 fn cache_dir_defaults_to_home_dot_cache() {
-    let cx = Cx::new(Store::File);
+    let cx = StoreCx::new(Store::File);
     let key = cx.cache_key("plain");
     let mut cmd = cx.cmd();
     cmd.env_remove("XDG_CACHE_HOME");
@@ -883,7 +319,7 @@ fn cache_dir_defaults_to_home_dot_cache() {
 /// `ASSUME_CACHE=file` wins over a reachable Secret Service; `ASSUME_CACHE=keyutils` likewise.
 #[test]
 fn assume_cache_forces_a_store() {
-    let cx = Cx::new(Store::SecretService);
+    let cx = StoreCx::new(Store::SecretService);
     let key = cx.cache_key("plain");
 
     let mut forced = cx.cmd();
@@ -929,7 +365,7 @@ fn assume_cache_forces_a_store() {
 /// `ASSUME_CACHE=none` and `--no-cache`: every call goes to STS and nothing is read or written.
 #[test]
 fn no_cache_reads_and_writes_nothing() {
-    let cx = Cx::new(Store::SecretService);
+    let cx = StoreCx::new(Store::SecretService);
     let key = cx.cache_key("plain");
     let mut seen = HashSet::new();
     for _ in 0..2 {
@@ -981,7 +417,7 @@ fn no_cache_reads_and_writes_nothing() {
 /// is a cache error (6), not a silent fallback.
 #[test]
 fn bad_or_unusable_forced_store_is_an_error() {
-    let cx = Cx::new(Store::Keyutils);
+    let cx = StoreCx::new(Store::Keyutils);
     let calls = recorded_sts_calls(&cx.env, || {
         let out = cx
             .cmd()
@@ -1011,12 +447,59 @@ fn bad_or_unusable_forced_store_is_an_error() {
     assert!(out.stdout.is_empty(), "{stderr}");
 }
 
+/// No D-Bus at all (automatic mode): the kernel keyring takes the entry, said in one line.
+#[test]
+fn no_dbus_falls_back_with_one_warning() {
+    let cx = StoreCx::new(Store::Keyutils);
+    let (_, stderr) = succeed(cx.cmd().arg("plain"));
+    assert_eq!(stderr.len(), 1, "one line about the fallback: {stderr:?}");
+    assert!(
+        stderr[0].starts_with("assume: ") && stderr[0].contains("kernel keyring"),
+        "{stderr:?}"
+    );
+}
+
+/// A locked Secret Service (gnome-keyring with a password-protected login keyring and no way
+/// to prompt): the kernel keyring takes the entry, said in one line.
+#[test]
+fn locked_keyring_falls_back_with_one_warning() {
+    let cx = StoreCx::new(Store::LockedSecretService);
+    let (_, stderr) = succeed(cx.cmd().arg("plain"));
+    let ours: Vec<&String> = stderr
+        .iter()
+        .filter(|l| l.starts_with("assume: "))
+        .collect();
+    assert_eq!(ours.len(), 1, "one line about the fallback: {stderr:?}");
+    assert!(ours[0].contains("caching in"), "{stderr:?}");
+}
+
+/// Automatic mode with no keyring at all and an unusable cache directory: success, with one
+/// warning that nothing is cached.
+#[test]
+fn automatic_mode_with_unwritable_cache_dir_warns_and_succeeds() {
+    let cx = StoreCx::new(Store::FileFallback);
+    let env = &cx.env;
+    let file = env.root().join("cache-is-a-file");
+    std::fs::write(&file, "x").unwrap();
+    let (_, stderr) = succeed(cx.cmd().env("XDG_CACHE_HOME", &file).arg("plain"));
+    // keyctl's own "Joined session keyring: N" aside.
+    let stderr: Vec<&String> = stderr
+        .iter()
+        .filter(|l| !l.starts_with("Joined session keyring"))
+        .collect();
+    assert_eq!(stderr.len(), 1, "one warning: {stderr:?}");
+    assert!(
+        stderr[0].starts_with("assume: ") && stderr[0].contains("not cached"),
+        "{stderr:?}"
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
-// 5-6. Single flight, MFA once
+// Single flight
 // ---------------------------------------------------------------------------------------------
 
 /// Spawns `n` `assume credential-process ARGS` at once; their AccessKeyIds.
-fn parallel_credential_process(cx: &Cx, n: usize, args: &[&str]) -> Vec<String> {
+fn parallel_credential_process(cx: &StoreCx, n: usize, args: &[&str]) -> Vec<String> {
     let children: Vec<_> = (0..n)
         .map(|_| {
             cx.std_cmd()
@@ -1032,9 +515,10 @@ fn parallel_credential_process(cx: &Cx, n: usize, args: &[&str]) -> Vec<String> 
     children
         .into_iter()
         .map(|mut child| {
-            let ok = common::wait_until(deadline.saturating_duration_since(Instant::now()), || {
-                child.try_wait().unwrap().is_some()
-            });
+            let ok =
+                harness::wait_until(deadline.saturating_duration_since(Instant::now()), || {
+                    child.try_wait().unwrap().is_some()
+                });
             if !ok {
                 let _ = child.kill();
             }
@@ -1050,7 +534,7 @@ fn parallel_credential_process(cx: &Cx, n: usize, args: &[&str]) -> Vec<String> 
 /// one AssumeRole, one AccessKeyId.
 #[test]
 fn sixteen_concurrent_callers_with_mfa_make_one_call_each() {
-    let cx = Cx::new(Store::File);
+    let cx = StoreCx::new(Store::File);
     let mut ids = Vec::new();
     let calls = recorded_sts_calls(&cx.env, || {
         ids = parallel_credential_process(&cx, 16, &["admin", "--token-code", "123456"]);
@@ -1068,7 +552,7 @@ fn sixteen_concurrent_callers_with_mfa_make_one_call_each() {
 /// Same without MFA, with the default store (the Secret Service).
 #[test]
 fn sixteen_concurrent_callers_make_one_assume_role() {
-    let cx = Cx::new(Store::SecretService);
+    let cx = StoreCx::new(Store::SecretService);
     let mut ids = Vec::new();
     let calls = recorded_sts_calls(&cx.env, || {
         ids = parallel_credential_process(&cx, 16, &["plain"]);
@@ -1084,195 +568,15 @@ fn sixteen_concurrent_callers_make_one_assume_role() {
     assert!(calls.is_empty(), "{calls:?}");
 }
 
-/// One MFA code, two roles: GetSessionToken with the code once, then each AssumeRole from the
-/// MFA session without SerialNumber/TokenCode; no code or terminal for the second role.
-#[test]
-fn mfa_code_is_asked_once_for_two_roles() {
-    let cx = Cx::new(Store::File);
-    let mut stderr1 = String::new();
-    let requests = common::recorded_requests(&cx.env, || {
-        stderr1 = cx.ok(&["admin", "--token-code", "123456", "-v"]);
-    });
-    let calls: Vec<StsCall> = requests
-        .iter()
-        .map(common::RecordedRequest::params)
-        .collect();
-    assert_eq!(
-        actions(&calls),
-        ["GetSessionToken", "AssumeRole"],
-        "{calls:?}"
-    );
-    assert_eq!(calls[0]["SerialNumber"], cx.mfa);
-    assert_eq!(calls[0]["TokenCode"], "123456");
-    assert_eq!(
-        calls[0].get("DurationSeconds").map(String::as_str),
-        Some("28800"),
-        "the MFA session is asked for the default 8h: {:?}",
-        calls[0]
-    );
-    assert_eq!(requests[0].access_key_id(), Some(moto().keys("alice").0));
-    assert_eq!(calls[1]["RoleArn"], moto().role_arn("Administrators"));
-    assert!(!calls[1].contains_key("SerialNumber"), "{:?}", calls[1]);
-    assert!(!calls[1].contains_key("TokenCode"), "{:?}", calls[1]);
-    assert_eq!(
-        requests[1].access_key_id().as_deref(),
-        Some(MFA_SESSION_KEY_ID),
-        "the AssumeRole is made with the MFA session's keys"
-    );
-    assert!(stderr1.contains("cache miss"), "-v: {stderr1}");
-    assert!(stderr1.contains("MFA session"), "-v: {stderr1}");
-    assert!(!stderr1.contains(MFA_SESSION_SECRET), "secret in -v output");
-
-    // Another role behind the same MFA device: no code, no terminal, no GetSessionToken.
-    let mut stderr2 = String::new();
-    let requests = common::recorded_requests(&cx.env, || {
-        stderr2 = cx.ok(&["readonly", "-v"]);
-    });
-    let calls: Vec<StsCall> = requests
-        .iter()
-        .map(common::RecordedRequest::params)
-        .collect();
-    assert_eq!(actions(&calls), ["AssumeRole"], "{calls:?}");
-    assert_eq!(calls[0]["RoleArn"], moto().role_arn("ReadOnly"));
-    assert!(!calls[0].contains_key("TokenCode"), "{:?}", calls[0]);
-    assert_eq!(
-        requests[0].access_key_id().as_deref(),
-        Some(MFA_SESSION_KEY_ID)
-    );
-    assert!(stderr2.contains("MFA session"), "-v: {stderr2}");
-
-    // And a plain hit says so.
-    let stderr3 = cx.ok(&["readonly", "-v"]);
-    assert!(stderr3.contains("cache hit"), "-v: {stderr3}");
-}
-
-/// `mfa_session_duration` (profile) and `ASSUME_MFA_SESSION_DURATION` set what is asked for.
-#[test]
-fn mfa_session_duration_is_configurable() {
-    let cx = Cx::new(Store::File);
-    let config = standard_config(&cx.mfa).replace(
-        "[profile readonly]\n",
-        "[profile readonly]\nmfa_session_duration = 2h\n",
-    );
-    cx.env.write_config(&config);
-    let calls = recorded_sts_calls(&cx.env, || {
-        cx.ok(&["readonly", "--token-code", "123456"]);
-    });
-    assert_eq!(actions(&calls), ["GetSessionToken", "AssumeRole"]);
-    assert_eq!(
-        calls[0].get("DurationSeconds").map(String::as_str),
-        Some("7200")
-    );
-
-    let cx = Cx::new(Store::File);
-    let calls = recorded_sts_calls(&cx.env, || {
-        let out = cx
-            .cmd()
-            .args(["admin", "--token-code", "123456"])
-            .env("ASSUME_MFA_SESSION_DURATION", "3h")
-            .output()
-            .unwrap();
-        assert_success(&["admin"], &out);
-    });
-    assert_eq!(actions(&calls), ["GetSessionToken", "AssumeRole"]);
-    assert_eq!(
-        calls[0].get("DurationSeconds").map(String::as_str),
-        Some("10800")
-    );
-}
-
-/// No MFA session from temporary source keys (they cannot call GetSessionToken with MFA):
-/// the code goes on the AssumeRole, as before the cache.
-#[test]
-fn no_mfa_session_from_temporary_source_keys() {
-    let cx = Cx::new(Store::File);
-    let (id, secret) = moto().keys("alice");
-    cx.env.write_credentials(&format!(
-        "[alice]\naws_access_key_id = {id}\naws_secret_access_key = {secret}\n\
-         aws_session_token = FwoGZXIvYXdzEXAMPLE\n"
-    ));
-    let calls = recorded_sts_calls(&cx.env, || {
-        cx.ok(&["admin", "--token-code", "123456"]);
-    });
-    assert_eq!(actions(&calls), ["AssumeRole"], "{calls:?}");
-    assert_eq!(calls[0]["SerialNumber"], cx.mfa);
-    assert_eq!(calls[0]["TokenCode"], "123456");
-    // The role credentials themselves are still cached.
-    let calls = recorded_sts_calls(&cx.env, || {
-        cx.ok(&["admin"]);
-    });
-    assert!(calls.is_empty(), "{calls:?}");
-}
-
-/// The same in a real terminal without --token-code: one prompt, two roles, both exit 0.
-#[test]
-fn mfa_prompt_once_in_a_terminal() {
-    let cx = Cx::new(Store::Keyutils);
-    let out = cx.env.root().join("out");
-    let o = |n: u32| out.with_extension(n.to_string()).display().to_string();
-    let script = format!(
-        "assume admin >{} 2>{}; echo s1=$?; assume readonly >{} 2>{}; echo s2=$?",
-        o(1),
-        o(11),
-        o(2),
-        o(12)
-    );
-    let calls = recorded_sts_calls(&cx.env, || {
-        let tmux = cx.tmux(&script);
-        tmux.wait_for(&format!("MFA code for {}", cx.mfa), WAIT);
-        tmux.send_line("123456");
-        // The prompt may be erased once answered, so watch the screen as it goes: after the
-        // first command's status, no prompt may show up before the second one's.
-        let deadline = Instant::now() + WAIT;
-        let screen = loop {
-            let screen = tmux.capture();
-            if let Some((_, after)) = screen.split_once("s1=") {
-                assert!(
-                    !after.contains("MFA code for"),
-                    "asked for the MFA code again for readonly:\n{screen}"
-                );
-            }
-            if screen.contains("s2=") {
-                break screen;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the two commands did not finish within {WAIT:?}:\n{screen}"
-            );
-            thread::sleep(Duration::from_millis(20));
-        };
-        assert!(screen.contains("s1=0"), "{screen}\n{}", read(&o(11)));
-        assert!(screen.contains("s2=0"), "{screen}\n{}", read(&o(12)));
-    });
-    assert_eq!(
-        actions(&calls),
-        ["GetSessionToken", "AssumeRole", "AssumeRole"],
-        "{calls:?}"
-    );
-    assert_eq!(calls[0]["TokenCode"], "123456");
-    assert_eq!(calls[1]["RoleArn"], moto().role_arn("Administrators"));
-    assert_eq!(calls[2]["RoleArn"], moto().role_arn("ReadOnly"));
-    assert!(
-        calls[1..].iter().all(|c| !c.contains_key("TokenCode")),
-        "{calls:?}"
-    );
-    assert!(read(&o(1)).contains("export AWS_SESSION_TOKEN="));
-    assert!(read(&o(2)).contains("export AWS_SESSION_TOKEN="));
-}
-
-fn read(path: &str) -> String {
-    std::fs::read_to_string(path).unwrap_or_default()
-}
-
 // ---------------------------------------------------------------------------------------------
-// 7-8. What is a different entry, when an entry is reused
+// What is a different entry, when an entry is reused
 // ---------------------------------------------------------------------------------------------
 
 /// Every input of the chain is part of the key: changing any one misses; going back hits the
 /// original entry again.
 #[test]
 fn any_changed_input_is_a_miss() {
-    let cx = Cx::new(Store::File);
+    let cx = StoreCx::new(Store::File);
     let m = moto();
     let base = standard_config(&cx.mfa);
     let plain = format!(
@@ -1372,12 +676,93 @@ fn any_changed_input_is_a_miss() {
     assert_eq!(actions(&calls), ["AssumeRole"]);
 }
 
+/// The AssumeRole calls one `assume` run makes, and the access key each was signed with.
+fn assume_role_signers(env: &TestEnv, args: &[&str], vars: &[(&str, &str)]) -> Vec<String> {
+    let requests = harness::recorded_requests(env, || {
+        let out = env
+            .cmd()
+            .args(args)
+            .envs(vars.iter().copied())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "assume {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    });
+    requests
+        .iter()
+        .filter(|r| r.params().get("Action").map(String::as_str) == Some("AssumeRole"))
+        .map(|r| r.access_key_id().unwrap_or_default())
+        .collect()
+}
+
+/// A role cached for one IAM user's keys in the environment is not handed to another user
+/// whose keys are there later: the cache key holds who the source credentials are.
+#[test]
+fn credential_source_environment_is_cached_per_identity() {
+    let env = chain_env(moto());
+    env.write_config(&format!(
+        "{}[profile env-admin]\nrole_arn = {}\ncredential_source = Environment\n",
+        chain_config(moto()),
+        moto().role_arn("ChainedAny"),
+    ));
+    let (alice, alice_secret) = moto().keys("alice");
+    let (mallory, mallory_secret) = moto().keys("mallory");
+    let as_alice = [
+        ("AWS_ACCESS_KEY_ID", alice.as_str()),
+        ("AWS_SECRET_ACCESS_KEY", alice_secret.as_str()),
+    ];
+    let as_mallory = [
+        ("AWS_ACCESS_KEY_ID", mallory.as_str()),
+        ("AWS_SECRET_ACCESS_KEY", mallory_secret.as_str()),
+    ];
+    assert_eq!(
+        assume_role_signers(&env, &["env-admin"], &as_alice),
+        std::slice::from_ref(&alice)
+    );
+    // The same user again: a cache hit.
+    assert!(assume_role_signers(&env, &["env-admin"], &as_alice).is_empty());
+    // Another user: a role session of her own, signed with her key.
+    assert_eq!(
+        assume_role_signers(&env, &["env-admin"], &as_mallory),
+        [mallory]
+    );
+}
+
+/// Likewise for a `credential_process` source: it is run, and what it returns decides which
+/// cached role session (if any) is the right one.
+#[test]
+fn credential_process_source_is_cached_per_identity() {
+    let env = chain_env(moto());
+    let config = format!(
+        "{}[profile chained-proc]\nrole_arn = {}\nsource_profile = alice-proc\n",
+        chain_config(moto()),
+        moto().role_arn("ChainedAny"),
+    );
+    env.write_config(&config);
+    let (alice, _) = moto().keys("alice");
+    let (mallory, mallory_secret) = moto().keys("mallory");
+    assert_eq!(assume_role_signers(&env, &["chained-proc"], &[]), [alice]);
+    assert!(assume_role_signers(&env, &["chained-proc"], &[]).is_empty());
+    // The process now returns mallory's keys.
+    std::fs::write(
+        env.home().join("alice.json"),
+        format!(
+            r#"{{"Version": 1, "AccessKeyId": "{mallory}", "SecretAccessKey": "{mallory_secret}"}}"#
+        ),
+    )
+    .unwrap();
+    assert_eq!(assume_role_signers(&env, &["chained-proc"], &[]), [mallory]);
+}
+
 /// `--min-ttl` / `ASSUME_MIN_TTL` longer than what is left forces a refresh, shorter reuses;
 /// the refreshed entry replaces the file atomically (a new inode). Time passing is played by
-/// [`common::age_file_entry`]: the entry then has 20 min left of its hour.
+/// [`harness::age_file_entry`]: the entry then has 20 min left of its hour.
 #[test]
 fn min_ttl_decides_reuse() {
-    let cx = Cx::new(Store::File);
+    let cx = StoreCx::new(Store::File);
     let key = cx.cache_key("plain");
     let entry = cx.entry_path(&key);
     let (k1, calls, _) = cx.key_id_and_calls(&["plain"]);
@@ -1389,7 +774,7 @@ fn min_ttl_decides_reuse() {
     assert!(calls.is_empty(), "{calls:?}");
     assert_eq!(k, k1);
     // … not once only 20 min are left; 10 min still are.
-    common::age_file_entry(&entry, 20 * 60);
+    harness::age_file_entry(&entry, 20 * 60);
     let (k, calls, _) = cx.key_id_and_calls(&["plain", "--min-ttl", "10m"]);
     assert!(calls.is_empty(), "{calls:?}");
     assert_eq!(k, k1);
@@ -1407,19 +792,19 @@ fn min_ttl_decides_reuse() {
     assert_eq!(k, k2);
 
     // Seconds, too.
-    common::age_file_entry(&entry, 20 * 60);
+    harness::age_file_entry(&entry, 20 * 60);
     let (k3, calls, _) = cx.key_id_and_calls(&["plain", "--min-ttl", "1500"]);
     assert_eq!(actions(&calls), ["AssumeRole"]);
     assert_ne!(k3, k2);
 
     // The variable.
-    common::age_file_entry(&entry, 20 * 60);
+    harness::age_file_entry(&entry, 20 * 60);
     let mut cmd = cx.cmd();
     cmd.env("ASSUME_MIN_TTL", "25m");
     let (k4, calls, _) = cx.key_id_and_calls_with(&mut cmd, &["plain"]);
     assert_eq!(actions(&calls), ["AssumeRole"]);
     assert_ne!(k4, k3);
-    common::age_file_entry(&entry, 20 * 60);
+    harness::age_file_entry(&entry, 20 * 60);
     let mut cmd = cx.cmd();
     cmd.env("ASSUME_MIN_TTL", "10m");
     let (k, calls, _) = cx.key_id_and_calls_with(&mut cmd, &["plain"]);
@@ -1432,7 +817,7 @@ fn min_ttl_decides_reuse() {
     assert_eq!(actions(&calls), ["AssumeRole"]);
     assert_ne!(k5, k4);
     // credential-process honours it as well.
-    common::age_file_entry(&entry, 20 * 60);
+    harness::age_file_entry(&entry, 20 * 60);
     let calls = recorded_sts_calls(&cx.env, || {
         let out = cx
             .cmd()
@@ -1459,7 +844,7 @@ fn min_ttl_decides_reuse() {
     let (l, calls, _) = cx.key_id_and_calls(&["long", "--min-ttl", "90m"]);
     assert!(calls.is_empty(), "{calls:?}");
     assert_eq!(l, l1);
-    common::age_file_entry(&long, 80 * 60);
+    harness::age_file_entry(&long, 80 * 60);
     let (l, calls, _) = cx.key_id_and_calls(&["long", "--min-ttl", "90m"]);
     assert_eq!(actions(&calls), ["AssumeRole"]);
     assert_ne!(l, l1);
@@ -1472,7 +857,7 @@ fn min_ttl_decides_reuse() {
 /// session, is fine. With an MFA session, the shorter of the two sessions counts.
 #[test]
 fn min_ttl_not_shorter_than_the_session_is_a_usage_error() {
-    let cx = Cx::new(Store::File);
+    let cx = StoreCx::new(Store::File);
     // Its own MFA device: not the 8 h session `admin` makes below.
     let brief_mfa = format!("{}-brief", cx.mfa);
     cx.env.write_config(&format!(
@@ -1592,22 +977,11 @@ fn min_ttl_not_shorter_than_the_session_is_a_usage_error() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// 9. Broken entries
+// Broken entries, a broken index
 // ---------------------------------------------------------------------------------------------
 
-/// Replaces the stored secret of `key` with `junk`, in the store `cx` uses.
-fn corrupt(cx: &Cx, key: &str, junk: &str) {
-    match cx.store {
-        Store::SecretService => secret_service_store(key, junk),
-        Store::Keyutils | Store::BusWithoutSecretService | Store::LockedSecretService => {
-            keyutils_store(key, junk)
-        }
-        Store::File | Store::FileFallback => std::fs::write(cx.entry_path(key), junk).unwrap(),
-    }
-}
-
 fn broken_entries_recover(store: Store) {
-    let cx = Cx::new(store);
+    let cx = StoreCx::new(store);
     let key = cx.cache_key("plain");
     let (mut current, _, _) = cx.key_id_and_calls(&["plain"]);
     let good = stored_secret(&cx, &key).expect("the entry after the first call");
@@ -1660,11 +1034,43 @@ fn broken_keyutils_entry_is_a_miss() {
     broken_entries_recover(Store::Keyutils);
 }
 
+/// A corrupt entry (file store): one warning, success, and the entry is replaced.
+#[test]
+fn corrupt_cache_entry_is_a_miss_with_a_warning() {
+    let cx = StoreCx::new(Store::File);
+    let cache_home = cx.cache_home.clone();
+    let cmd = || {
+        let mut cmd = cx.cmd();
+        cmd.arg("plain");
+        cmd
+    };
+    succeed(&mut cmd());
+    let entries = entry_files(&cache_home);
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    for garbage in [
+        &b"{\"version\": 1, \"trunc"[..],
+        b"\xff\xfe garbage",
+        b"",
+        b"{\"version\": 99}",
+    ] {
+        std::fs::write(&entries[0], garbage).unwrap();
+        let (_, stderr) = succeed(&mut cmd());
+        assert_eq!(stderr.len(), 1, "one warning: {stderr:?}");
+        assert!(
+            stderr[0].contains("ignoring an unreadable cache entry"),
+            "{stderr:?}"
+        );
+        all_entries_parse(&cache_home);
+        let (_, stderr) = succeed(&mut cmd());
+        assert!(stderr.is_empty(), "replaced, so a clean hit: {stderr:?}");
+    }
+}
+
 /// A broken index (it only lists what is cached) does not stop `assume`, and `clear` still
 /// removes what it is asked to: `clear PROFILE` and `clear --all` after the index was broken.
 #[test]
 fn broken_index_is_not_fatal() {
-    let cx = Cx::new(Store::File);
+    let cx = StoreCx::new(Store::File);
     let index = cx.cache_dir().join("index.json");
     let (first, _, _) = cx.key_id_and_calls(&["plain"]);
     std::fs::write(&index, "{garbage").unwrap();
@@ -1695,7 +1101,7 @@ fn broken_index_is_not_fatal() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// 10. A SIGKILLed lock holder
+// A SIGKILLed lock holder
 // ---------------------------------------------------------------------------------------------
 
 /// `(inode, pid)` of each lock in /proc/locks (blocked waiters, `->`, excluded; an OFD lock
@@ -1715,7 +1121,7 @@ fn held_locks() -> Vec<(u64, i64)> {
 }
 
 /// Inodes of the files under `$XDG_CACHE_HOME/assume/locks/`.
-fn lock_inodes(cx: &Cx) -> HashSet<u64> {
+fn lock_inodes(cx: &StoreCx) -> HashSet<u64> {
     files_under(&cx.cache_dir().join("locks"))
         .iter()
         .filter_map(|p| std::fs::metadata(p).ok())
@@ -1725,7 +1131,7 @@ fn lock_inodes(cx: &Cx) -> HashSet<u64> {
 
 #[test]
 fn a_killed_lock_holder_does_not_block() {
-    let cx = Cx::new(Store::File);
+    let cx = StoreCx::new(Store::File);
     let pid_file = cx.env.root().join("pid");
     // The pane's sh writes its pid and becomes assume, which waits at the MFA prompt.
     let tmux = cx.tmux(&format!(
@@ -1745,7 +1151,7 @@ fn a_killed_lock_holder_does_not_block() {
     );
 
     // While it prompts it holds a lock on a file under locks/ (else there is no single flight).
-    let held = common::wait_until(WAIT, || {
+    let held = harness::wait_until(WAIT, || {
         let inodes = lock_inodes(&cx);
         held_locks()
             .iter()
@@ -1788,7 +1194,7 @@ fn a_killed_lock_holder_does_not_block() {
 
     let started = Instant::now();
     let mut waiter = waiter;
-    let done = common::wait_until(Duration::from_secs(10), || {
+    let done = harness::wait_until(Duration::from_secs(10), || {
         waiter.try_wait().unwrap().is_some()
     });
     if !done {
@@ -1814,245 +1220,8 @@ fn a_killed_lock_holder_does_not_block() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// 11. clear, list
+// A failed refresh keeps the old entry
 // ---------------------------------------------------------------------------------------------
-
-fn clear_removes_entries(store: Store) {
-    let cx = Cx::new(store);
-    let admin_key = cx.cache_key("admin");
-    let readonly_key = cx.cache_key("readonly");
-    let (admin, _, _) = cx.key_id_and_calls(&["admin", "--token-code", "123456"]);
-    let (readonly, calls, _) = cx.key_id_and_calls(&["readonly"]);
-    assert_eq!(actions(&calls), ["AssumeRole"]);
-    assert!(
-        stored_secret(&cx, &admin_key).is_some(),
-        "{store:?}: admin not stored"
-    );
-    assert!(stored_secret(&cx, &readonly_key).is_some());
-
-    // clear PROFILE: that profile's entry only (the MFA session stays).
-    cx.ok(&["clear", "admin"]);
-    assert_eq!(
-        stored_secret(&cx, &admin_key),
-        None,
-        "{store:?}: clear admin left the entry"
-    );
-    assert!(
-        stored_secret(&cx, &readonly_key).is_some(),
-        "{store:?}: clear admin removed readonly"
-    );
-    let (id, calls, _) = cx.key_id_and_calls(&["readonly"]);
-    assert!(calls.is_empty(), "{calls:?}");
-    assert_eq!(id, readonly);
-    let (id, calls, stderr) = cx.key_id_and_calls(&["admin"]);
-    assert_eq!(
-        actions(&calls),
-        ["AssumeRole"],
-        "{store:?}: after clear admin, a miss from the kept MFA session: {stderr}"
-    );
-    assert_ne!(id, admin);
-
-    // clear --all: everything, MFA sessions included.
-    cx.ok(&["clear", "--all"]);
-    assert_eq!(stored_secret(&cx, &admin_key), None);
-    assert_eq!(stored_secret(&cx, &readonly_key), None);
-    let calls = recorded_sts_calls(&cx.env, || {
-        let out = cx.run(&["readonly"]);
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(
-            out.status.code(),
-            Some(4),
-            "{store:?}: MFA session survived clear --all: {stderr}"
-        );
-        assert!(stderr.contains("--token-code"), "{stderr}");
-        assert!(out.stdout.is_empty());
-    });
-    assert!(calls.is_empty(), "{calls:?}");
-    let (_, calls, _) = cx.key_id_and_calls(&["readonly", "--token-code", "123456"]);
-    assert_eq!(actions(&calls), ["GetSessionToken", "AssumeRole"]);
-}
-
-#[test]
-fn clear_file_store() {
-    clear_removes_entries(Store::File);
-}
-
-#[test]
-fn clear_secret_service() {
-    clear_removes_entries(Store::SecretService);
-}
-
-#[test]
-fn clear_keyutils() {
-    clear_removes_entries(Store::Keyutils);
-}
-
-#[test]
-fn list_shows_what_is_cached() {
-    let cx = Cx::new(Store::SecretService);
-    let vars = cx.exports(&["admin", "--token-code", "123456"]);
-    let expiration = &vars["AWS_CREDENTIAL_EXPIRATION"];
-
-    let out = cx.run(&["list", "--output", "json"]);
-    assert_success(&["list", "--output", "json"], &out);
-    let json: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "list --output json: {e}: {}",
-            String::from_utf8_lossy(&out.stdout)
-        )
-    });
-    let rows = json.as_array().expect("a JSON array");
-    let row = |name: &str| {
-        rows.iter()
-            .find(|r| r["profile"] == name)
-            .unwrap_or_else(|| panic!("no row for {name}: {json}"))
-    };
-    for name in ["alice", "admin", "readonly", "plain"] {
-        let r = row(name);
-        for field in ["profile", "role_arn", "region", "mfa", "cached_until"] {
-            assert!(r.get(field).is_some(), "{name} lacks {field}: {r}");
-        }
-    }
-    let admin = row("admin");
-    let until = admin["cached_until"]
-        .as_str()
-        .unwrap_or_else(|| panic!("admin is cached, cached_until: {admin}"));
-    assert!(is_rfc3339(until), "{until}");
-    assert_eq!(&until[..19], &expiration[..19], "{admin}");
-    assert_eq!(
-        admin["role_arn"],
-        Value::from(moto().role_arn("Administrators"))
-    );
-    assert_eq!(admin["mfa"], Value::Bool(true));
-    assert_eq!(admin["region"], Value::from("eu-west-1"));
-    assert_eq!(row("readonly")["cached_until"], Value::Null);
-    assert_eq!(row("plain")["cached_until"], Value::Null);
-    assert_eq!(row("plain")["mfa"], Value::Bool(false));
-    assert_eq!(row("alice")["role_arn"], Value::Null);
-    assert_eq!(row("alice")["cached_until"], Value::Null);
-    assert!(!String::from_utf8_lossy(&out.stdout).contains(&vars["AWS_SECRET_ACCESS_KEY"]));
-
-    // The text table: a "cached until" column, the time for admin, "-" for the others. As a
-    // person sees it (`assume list` in a terminal) and as asked for with `--output text`.
-    let check_table = |text: &str| {
-        assert!(text.to_lowercase().contains("cached until"), "{text}");
-        let line = |name: &str| {
-            text.lines()
-                .find(|l| l.split_whitespace().next() == Some(name))
-                .unwrap_or_else(|| panic!("no row for {name}:\n{text}"))
-                .to_string()
-        };
-        assert!(line("admin").contains(&expiration[..19]), "{text}");
-        for name in ["readonly", "plain", "alice"] {
-            let l = line(name);
-            assert!(l.split_whitespace().any(|w| w == "-"), "{name}: {l}");
-            assert!(!l.contains(&expiration[..10]), "{name} is not cached: {l}");
-        }
-    };
-    let tmux = cx.tmux("assume list; echo list-exit-$?");
-    let screen = tmux.wait_for("list-exit-", WAIT);
-    assert!(screen.contains("list-exit-0"), "{screen}");
-    check_table(&screen);
-    let out = cx.run(&["list", "--output", "text"]);
-    assert_success(&["list", "--output", "text"], &out);
-    check_table(&String::from_utf8_lossy(&out.stdout));
-
-    // After clear, null again.
-    cx.ok(&["clear", "admin"]);
-    let out = cx.run(&["list", "--output", "json"]);
-    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let admin = json
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["profile"] == "admin")
-        .unwrap();
-    assert_eq!(admin["cached_until"], Value::Null, "{admin}");
-}
-
-// ---------------------------------------------------------------------------------------------
-// 12. A failed refresh keeps the old entry
-// ---------------------------------------------------------------------------------------------
-
-/// A TCP forwarder on its own port to `upstream`, which can be closed (then the port refuses).
-struct Forwarder {
-    port: u16,
-    /// Once set, every connection is closed at once (the port stays ours, so no other test's
-    /// listener can take it over, which a closed port would allow).
-    refusing: Arc<AtomicBool>,
-    stop: Arc<AtomicBool>,
-    thread: Option<thread::JoinHandle<()>>,
-}
-
-impl Forwarder {
-    fn start(upstream: u16) -> Forwarder {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let stop = Arc::new(AtomicBool::new(false));
-        let refusing = Arc::new(AtomicBool::new(false));
-        let (flag, refuse) = (Arc::clone(&stop), Arc::clone(&refusing));
-        let thread = thread::spawn(move || {
-            for conn in listener.incoming() {
-                if flag.load(Ordering::SeqCst) {
-                    break;
-                }
-                let Ok(client) = conn else { continue };
-                if refuse.load(Ordering::SeqCst) {
-                    let _ = client.shutdown(std::net::Shutdown::Both);
-                    continue;
-                }
-                thread::spawn(move || {
-                    let Ok(server) = TcpStream::connect(("127.0.0.1", upstream)) else {
-                        return;
-                    };
-                    let (mut c_r, mut s_w) =
-                        (client.try_clone().unwrap(), server.try_clone().unwrap());
-                    let up = thread::spawn(move || {
-                        let _ = std::io::copy(&mut c_r, &mut s_w);
-                        let _ = s_w.shutdown(std::net::Shutdown::Write);
-                    });
-                    let (mut s_r, mut c_w) = (server, client);
-                    let _ = std::io::copy(&mut s_r, &mut c_w);
-                    let _ = c_w.shutdown(std::net::Shutdown::Both);
-                    let _ = up.join();
-                });
-            }
-        });
-        Forwarder {
-            port,
-            refusing,
-            stop,
-            thread: Some(thread),
-        }
-    }
-
-    fn endpoint(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    /// From now on, closes every connection at once: STS is unreachable at this endpoint.
-    fn close(&mut self) {
-        self.refusing.store(true, Ordering::SeqCst);
-    }
-
-    fn stop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        let _ = TcpStream::connect(("127.0.0.1", self.port));
-        if let Some(t) = self.thread.take() {
-            t.join().unwrap();
-        }
-    }
-}
-
-impl Drop for Forwarder {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
-fn proxy_port(env: &TestEnv) -> u16 {
-    env.endpoint.rsplit(':').next().unwrap().parse().unwrap()
-}
 
 /// A refresh that fails because STS is unreachable: exit 5, and the old entry is still served
 /// afterwards.
@@ -2060,27 +1229,21 @@ fn proxy_port(env: &TestEnv) -> u16 {
 /// Two ways to make STS unreachable. (a) As a user would see it: `AWS_ENDPOINT_URL` to a closed
 /// port. The endpoint is part of the cache key, so that call is a miss for another key; the
 /// entry made through the working endpoint must survive it. (b) The same key: the entry is made
-/// through a forwarder on its own port, then the forwarder's port is closed, so the refresh
-/// really is of that entry.
+/// through a forwarder on its own port, then the forwarder closes every connection, so the
+/// refresh really is of that entry.
 #[test]
 fn failed_refresh_keeps_the_old_entry() {
-    let cx = Cx::new(Store::File);
+    let cx = StoreCx::new(Store::File);
     let key = cx.cache_key("admin");
 
     // (a)
     let (first, calls, _) = cx.key_id_and_calls(&["admin", "--token-code", "123456"]);
     assert_eq!(actions(&calls), ["GetSessionToken", "AssumeRole"]);
     let entry = std::fs::read(cx.entry_path(&key)).unwrap();
-    let closed = TcpListener::bind("127.0.0.1:0").unwrap();
-    let closed_port = closed.local_addr().unwrap().port();
-    drop(closed);
     let out = cx
         .cmd()
         .args(["admin", "--token-code", "123456"])
-        .env(
-            "AWS_ENDPOINT_URL",
-            format!("http://127.0.0.1:{closed_port}"),
-        )
+        .env("AWS_ENDPOINT_URL", refused_endpoint())
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -2092,7 +1255,7 @@ fn failed_refresh_keeps_the_old_entry() {
     assert_eq!(std::fs::read(cx.entry_path(&key)).unwrap(), entry);
 
     // (b)
-    let mut fwd = Forwarder::start(proxy_port(&cx.env));
+    let fwd = FakeServer::start(Mode::Forward(proxy_port(&cx.env)));
     let endpoint = fwd.endpoint();
     let mut cmd = cx.cmd();
     cmd.env("AWS_ENDPOINT_URL", &endpoint);
@@ -2109,9 +1272,9 @@ fn failed_refresh_keeps_the_old_entry() {
         .unwrap();
     let explained: Value = serde_json::from_slice(&out.stdout).unwrap();
     let forwarded = cx.entry_path(explained["cache_key"].as_str().unwrap());
-    common::age_file_entry(&forwarded, 20 * 60);
+    harness::age_file_entry(&forwarded, 20 * 60);
     let aged = std::fs::read(&forwarded).unwrap();
-    fwd.close();
+    fwd.set(Mode::Close);
     let mut probe = TcpStream::connect(("127.0.0.1", fwd.port)).unwrap();
     probe
         .set_read_timeout(Some(std::time::Duration::from_secs(5)))
@@ -2144,7 +1307,7 @@ fn failed_refresh_keeps_the_old_entry() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// 13. A cache directory that is not this user's alone; leftovers in staging/
+// A cache directory that is not this user's alone; leftovers in staging/
 // ---------------------------------------------------------------------------------------------
 
 /// What a planted entry hands out; never to be exported.
@@ -2152,7 +1315,7 @@ const PLANTED_KEY_ID: &str = "ASIAPLANTEDBYANOTHER";
 
 /// A well-formed entry, as the file store writes them, with credentials nobody got from STS.
 fn planted_entry() -> String {
-    let now = common::unix_now();
+    let now = harness::unix_now();
     serde_json::json!({
         "version": 1,
         "kind": "role",
@@ -2202,7 +1365,7 @@ impl OtherUser {
         let name = format!("assume-{}", unique_suffix());
         // useradd locks /etc/passwd; a parallel test may hold that lock for a moment.
         let mut last = String::new();
-        let added = common::wait_until(Duration::from_secs(20), || {
+        let added = harness::wait_until(Duration::from_secs(20), || {
             let out = Command::new("useradd")
                 .args(["-M", "-s", "/usr/sbin/nologin", &name])
                 .stdin(Stdio::null())
@@ -2240,7 +1403,7 @@ impl OtherUser {
 
 impl Drop for OtherUser {
     fn drop(&mut self) {
-        let _ = common::wait_until(Duration::from_secs(20), || {
+        let _ = harness::wait_until(Duration::from_secs(20), || {
             Command::new("userdel")
                 .arg(&self.name)
                 .stdin(Stdio::null())
@@ -2285,7 +1448,7 @@ fn another_users_cache_directory_is_refused() {
         return;
     };
     for store in [Store::File, Store::FileFallback] {
-        let cx = Cx::new(store);
+        let cx = StoreCx::new(store);
         let key = cx.cache_key("plain");
         plant(&cx.cache_dir(), &key);
         other.give(&cx.cache_dir());
@@ -2303,7 +1466,7 @@ fn another_users_cache_directory_is_refused() {
         assert!(calls.is_empty(), "{store:?}: {calls:?}");
     }
 
-    let cx = Cx::new(Store::SecretService);
+    let cx = StoreCx::new(Store::SecretService);
     let key = cx.cache_key("plain");
     plant(&cx.cache_dir(), &key);
     other.give(&cx.cache_dir());
@@ -2330,7 +1493,7 @@ fn another_users_cache_directory_is_refused() {
 #[test]
 fn cache_directory_writable_by_others_is_refused() {
     for mode in [0o777, 0o770, 0o703] {
-        let cx = Cx::new(Store::File);
+        let cx = StoreCx::new(Store::File);
         let key = cx.cache_key("plain");
         plant(&cx.cache_dir(), &key);
         std::fs::set_permissions(cx.cache_dir(), std::fs::Permissions::from_mode(mode)).unwrap();
@@ -2349,7 +1512,7 @@ fn cache_directory_writable_by_others_is_refused() {
         assert_eq!(mode_of(&cx.cache_dir()), mode);
     }
 
-    let cx = Cx::new(Store::File);
+    let cx = StoreCx::new(Store::File);
     std::fs::create_dir_all(&cx.cache_home).unwrap();
     std::fs::set_permissions(&cx.cache_home, std::fs::Permissions::from_mode(0o1777)).unwrap();
     let (first, calls, _) = cx.key_id_and_calls(&["plain"]);
@@ -2359,7 +1522,7 @@ fn cache_directory_writable_by_others_is_refused() {
     assert!(calls.is_empty(), "{calls:?}");
     assert_eq!(again, first);
 
-    let cx = Cx::new(Store::File);
+    let cx = StoreCx::new(Store::File);
     let mut cmd = cx.cmd();
     let deep = cx.env.root().join("made").join("by").join("assume");
     cmd.env("XDG_CACHE_HOME", &deep);
@@ -2386,7 +1549,7 @@ fn mode_of(path: &Path) -> u32 {
 fn links_in_the_cache_directory_are_refused() {
     for store in [Store::File, Store::FileFallback] {
         for name in ["entries", "locks", "staging", "index.json", "fallback"] {
-            let cx = Cx::new(store);
+            let cx = StoreCx::new(store);
             let key = cx.cache_key("plain");
             let dir = cx.cache_dir();
             std::fs::create_dir_all(&dir).unwrap();
@@ -2453,7 +1616,7 @@ fn links_in_the_cache_directory_are_refused() {
 /// instead of eating the machine's memory.
 #[test]
 fn entries_that_are_not_small_regular_files_are_not_read() {
-    let cx = Cx::new(Store::File);
+    let cx = StoreCx::new(Store::File);
     let key = cx.cache_key("plain");
     let entry = cx.entry_path(&key);
     cx.ok(&["plain"]);
@@ -2519,7 +1682,7 @@ fn entries_that_are_not_small_regular_files_are_not_read() {
 /// read through a store opened before.
 #[test]
 fn the_look_after_the_lock_checks_the_directory_again() {
-    let cx = Cx::new(Store::File);
+    let cx = StoreCx::new(Store::File);
     let key = cx.cache_key("plain");
     let dir = cx.cache_dir();
     let locks = dir.join("locks");
@@ -2551,7 +1714,7 @@ fn the_look_after_the_lock_checks_the_directory_again() {
         }
         all
     });
-    let waiting = common::poll_until(WAIT, || {
+    let waiting = harness::poll_until(WAIT, || {
         seen.try_iter()
             .any(|line| line.contains("waiting for it"))
             .then_some(())
@@ -2569,7 +1732,7 @@ fn the_look_after_the_lock_checks_the_directory_again() {
     std::os::unix::fs::symlink(&planted, dir.join("entries")).unwrap();
     drop(lock);
 
-    let done = common::wait_until(RUN_TIMEOUT, || child.try_wait().unwrap().is_some());
+    let done = harness::wait_until(RUN_TIMEOUT, || child.try_wait().unwrap().is_some());
     if !done {
         let _ = child.kill();
     }
@@ -2599,7 +1762,7 @@ fn the_look_after_the_lock_checks_the_directory_again() {
 /// and `clear --all` removes them all.
 #[test]
 fn stale_staging_files_are_swept() {
-    let cx = Cx::new(Store::File);
+    let cx = StoreCx::new(Store::File);
     cx.ok(&["plain"]);
     let staging = cx.cache_dir().join("staging");
     assert!(staging.is_dir(), "no {}", staging.display());
@@ -2638,11 +1801,11 @@ fn stale_staging_files_are_swept() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// 14. A clock that cannot be trusted
+// A clock that cannot be trusted
 // ---------------------------------------------------------------------------------------------
 
 /// `assume ARGS` under libfaketime's clock `spec` (`faketime`, Debian package faketime).
-fn faketime(cx: &Cx, spec: &str) -> assert_cmd::Command {
+fn faketime(cx: &StoreCx, spec: &str) -> assert_cmd::Command {
     assert!(
         Command::new("faketime").arg("--help").output().is_ok(),
         "faketime is missing (Debian: apt-get install faketime; scripts/test installs it)"
@@ -2663,7 +1826,7 @@ fn faketime(cx: &Cx, spec: &str) -> assert_cmd::Command {
 /// real expiry; before 1970, every entry would look valid. Both are a miss, said under -v.
 #[test]
 fn a_clock_set_back_reuses_nothing() {
-    let cx = Cx::new(Store::File);
+    let cx = StoreCx::new(Store::File);
     let (first, calls, _) = cx.key_id_and_calls(&["plain"]);
     assert_eq!(actions(&calls), ["AssumeRole"]);
 
@@ -2692,57 +1855,4 @@ fn a_clock_set_back_reuses_nothing() {
     );
     assert!(stderr.contains("1970"), "-v says why: {stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
-}
-
-// ---------------------------------------------------------------------------------------------
-// credential-process under its real consumer
-// ---------------------------------------------------------------------------------------------
-
-/// The aws CLI runs `assume credential-process` for every command; after the first, they are
-/// all served from the cache.
-#[test]
-fn aws_cli_uses_the_cache_through_credential_process() {
-    let cx = Cx::new(Store::SecretService);
-    cx.env.write_config(&format!(
-        "{}[profile via-assume]\ncredential_process = assume credential-process plain\n",
-        standard_config(&cx.mfa)
-    ));
-    let run_aws = || {
-        let out = cx
-            .command(common::venv_bin("aws").to_str().unwrap())
-            .env("AWS_PAGER", "")
-            .env("AWS_DEFAULT_REGION", "us-east-1")
-            .args([
-                "sts",
-                "get-caller-identity",
-                "--profile",
-                "via-assume",
-                "--query",
-                "Arn",
-                "--output",
-                "text",
-            ])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
-    };
-    let mut arns = Vec::new();
-    let calls = recorded_sts_calls(&cx.env, || {
-        for _ in 0..3 {
-            arns.push(run_aws());
-        }
-    });
-    let assume_roles = calls.iter().filter(|c| c["Action"] == "AssumeRole").count();
-    assert_eq!(assume_roles, 1, "{calls:?}");
-    assert!(
-        arns.iter()
-            .all(|a| a.contains(":assumed-role/Administrators/")),
-        "{arns:?}"
-    );
-    assert!(arns.windows(2).all(|w| w[0] == w[1]), "{arns:?}");
 }

@@ -1,33 +1,25 @@
 //! The local credential endpoint (`exec --server`, `serve`): the real aws CLI as the child,
-//! refreshes without a prompt, the token, the methods, the exit status and the closed port.
-
-#![allow(clippy::unwrap_used)]
-
-mod common;
+//! refreshes without a prompt, the token, the methods, the exit status and the closed port;
+//! the child's identity whatever its files hold; hostile clients; signals.
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
-use common::{TestEnv, moto, recorded_requests};
 use serde_json::Value;
 
+use crate::harness::{
+    self, FakeServer, HttpRequest, Mode, Reply, TestEnv, admin_env, moto, recorded_requests,
+};
+
+/// alice and `admin` (the Administrators role behind the MFA device `mfa`, its own per test).
 fn env(mfa: &str) -> TestEnv {
-    let moto = moto();
-    let env = TestEnv::new(moto);
-    env.write_config(&format!(
-        "[profile alice]\nregion = eu-west-1\n\
-         [profile admin]\nrole_arn = {}\nsource_profile = alice\nmfa_serial = {}\n",
-        moto.role_arn("Administrators"),
-        moto.mfa_serial(mfa),
-    ));
-    env.alice_credentials();
-    env
+    admin_env(mfa, "")
 }
 
 /// A child that reports what the endpoint gives it: two fetches with the token, one with a
@@ -54,7 +46,7 @@ sys.exit(3)
 "#;
 
 fn probe(env: &TestEnv, vars: &[(&str, &str)]) -> (Value, i32) {
-    let python = common::venv_bin("python");
+    let python = harness::venv_bin("python");
     let out = env
         .cmd()
         .args(["exec", "--server", "admin", "--token-code", "123456", "--"])
@@ -154,7 +146,7 @@ fn refreshes_as_credentials_run_low_without_a_prompt() {
 #[test]
 fn aws_cli_uses_the_endpoint() {
     let env = env("server-awscli");
-    let aws = common::venv_bin("aws");
+    let aws = harness::venv_bin("aws");
     let mut out = None;
     let requests = recorded_requests(&env, || {
         out = Some(
@@ -217,7 +209,7 @@ fn caller_arn_through_the_endpoint(env: &TestEnv, vars: &[(&str, &str)]) -> (boo
     let out = env
         .cmd()
         .args(["exec", "--server", "admin", "--token-code", "123456", "--"])
-        .arg(common::venv_bin("aws"))
+        .arg(harness::venv_bin("aws"))
         .args(["sts", "get-caller-identity", "--query", "Arn"])
         .env("AWS_PAGER", "")
         .envs(vars.iter().copied())
@@ -225,8 +217,8 @@ fn caller_arn_through_the_endpoint(env: &TestEnv, vars: &[(&str, &str)]) -> (boo
         .unwrap();
     (
         out.status.success(),
-        common::stdout(&out),
-        common::stderr(&out),
+        harness::stdout(&out),
+        harness::stderr(&out),
     )
 }
 
@@ -326,8 +318,8 @@ fn child_files_hold_settings_but_no_credentials_and_go_away() {
         .args(["sh", "-c", script])
         .output()
         .unwrap();
-    common::assert_success("exec --server -- sh", &out);
-    let text = common::stdout(&out);
+    harness::assert_success("exec --server -- sh", &out);
+    let text = harness::stdout(&out);
     let mut parts = text.split("---\n");
     let (head, config, credentials) = (
         parts.next().unwrap(),
@@ -397,7 +389,7 @@ impl Serving {
     fn start_with_file_limit(env: &TestEnv, files: u32) -> Serving {
         let mut sh = env.command("sh");
         sh.args(["-c", &format!("ulimit -n {files} && exec \"$0\" \"$@\"")])
-            .arg(common::assume_bin());
+            .arg(harness::assume_bin());
         Serving::spawn(sh)
     }
 
@@ -639,7 +631,7 @@ fn a_slow_refresh_does_not_hold_up_other_connections() {
     sts.gate.set_closed(true);
     thread::scope(|scope| {
         let waiting = scope.spawn(|| serving.fetch());
-        let started = common::wait_until(Duration::from_secs(20), || {
+        let started = harness::wait_until(Duration::from_secs(20), || {
             sts.gate.waiting.load(Ordering::SeqCst) > 0
         });
         let denied = serving.send(&format!(
@@ -694,7 +686,7 @@ fn send_signal(pid: u32, signal: &str) {
 
 /// The exit status within 20 s, else kills it and fails.
 fn exit_code_within(child: &mut Child, what: &str) -> i32 {
-    let status = common::poll_until(Duration::from_secs(20), || child.try_wait().unwrap());
+    let status = harness::poll_until(Duration::from_secs(20), || child.try_wait().unwrap());
     match status {
         Some(status) => status.code().unwrap_or_else(|| panic!("{what}: {status}")),
         None => {
@@ -743,9 +735,9 @@ fn ctrl_c_on_a_terminal_reaches_the_command_once() {
                   sys.exit(40 + n)\n";
     let tmux = env.tmux(&format!(
         "exec {} exec --server admin --token-code 123456 -- {} -c {}",
-        common::sh_quote(&common::assume_bin().display().to_string()),
-        common::sh_quote(&common::venv_bin("python").display().to_string()),
-        common::sh_quote(script),
+        harness::sh_quote(&harness::assume_bin().display().to_string()),
+        harness::sh_quote(&harness::venv_bin("python").display().to_string()),
+        harness::sh_quote(script),
     ));
     tmux.wait_for("ready", Duration::from_secs(30));
     tmux.send_keys("C-c");
@@ -762,7 +754,7 @@ fn ctrl_c_on_a_terminal_reaches_the_command_once() {
 /// Answers GetSessionToken with an 8-hour session and every AssumeRole with new keys that
 /// expire in two minutes, under the default `--min-ttl` of five: each fetch must refresh.
 struct ShortSessionSts {
-    port: u16,
+    server: FakeServer,
     assume_role_calls: Arc<AtomicUsize>,
     /// While closed, AssumeRole calls wait (a minute at most).
     gate: Arc<Gate>,
@@ -794,55 +786,30 @@ impl Gate {
 
 impl ShortSessionSts {
     fn start() -> ShortSessionSts {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
         let assume_role_calls = Arc::new(AtomicUsize::new(0));
         let gate = Arc::new(Gate::default());
         let (calls, gate_) = (Arc::clone(&assume_role_calls), Arc::clone(&gate));
-        // Serves until the test binary exits; each test makes a new one.
-        thread::spawn(move || {
-            for conn in listener.incoming().flatten() {
-                let _ = short_session_answer(conn, &calls, &gate_);
-            }
-        });
+        let server = FakeServer::start(Mode::With(Arc::new(move |request: &HttpRequest| {
+            short_session_answer(request, &calls, &gate_)
+        })));
         ShortSessionSts {
-            port,
+            server,
             assume_role_calls,
             gate,
         }
     }
 
     fn endpoint(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        self.server.endpoint()
     }
 }
 
 fn short_session_answer(
-    conn: TcpStream,
+    request: &HttpRequest,
     assume_role_calls: &AtomicUsize,
     gate: &Gate,
-) -> std::io::Result<()> {
-    conn.set_read_timeout(Some(Duration::from_secs(30)))?;
-    let mut reader = BufReader::new(conn.try_clone()?);
-    let mut length = 0;
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line)? == 0 {
-            return Ok(());
-        }
-        let line = line.trim_end();
-        if line.is_empty() {
-            break;
-        }
-        if let Some((name, value)) = line.split_once(':')
-            && name.trim().eq_ignore_ascii_case("content-length")
-        {
-            length = value.trim().parse().unwrap_or(0);
-        }
-    }
-    let mut body = vec![0; length];
-    reader.read_exact(&mut body)?;
-    let action = common::form_decode(&String::from_utf8_lossy(&body))
+) -> Reply {
+    let action = harness::form_decode(&request.body)
         .remove("Action")
         .unwrap_or_default();
     let (result, lifetime, n) = if action == "AssumeRole" {
@@ -867,11 +834,5 @@ fn short_session_answer(
          <Expiration>{expiration}</Expiration></Credentials>{assumed}</{result}>\
          <ResponseMetadata><RequestId>r{n}</RequestId></ResponseMetadata></{response_name}>"
     );
-    let mut conn = conn;
-    write!(
-        conn,
-        "HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{xml}",
-        xml.len()
-    )?;
-    conn.flush()
+    (200, "text/xml", xml)
 }

@@ -4,22 +4,21 @@
 //!
 //! The .deb tests need dpkg-deb and skip, with a note on stderr, where it is missing.
 
-#![allow(clippy::unwrap_used)]
-
-mod common;
-
 use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
-use common::{assert_success, assume_bin, repo_root, stderr, stdout};
 use tempfile::TempDir;
+
+use crate::harness::{assert_success, assume_bin, repo_root, stderr, stdout};
 
 /// The files of the package (dpkg-deb -c paths) and, for the docs, the repository file each is.
 const BINARY: &str = "./usr/bin/assume";
+
 const MAN_PAGE: &str = "./usr/share/man/man1/assume.1.gz";
+
 const COMPLETIONS: [(&str, &str); 3] = [
     (
         "./usr/share/bash-completion/completions/assume",
@@ -400,10 +399,11 @@ fn crate_holds_the_sources_and_not_the_benchmarks_docs_or_ci() {
         "completions/assume.bash",
         "completions/_assume",
         "completions/assume.fish",
-        "tests/common/mod.rs",
+        "tests/it/main.rs",
+        "tests/it/harness/mod.rs",
         "tests/support/moto_world.py",
         "tests/conformance/assume-role-tests.json",
-        "tests/package.rs",
+        "tests/it/package.rs",
         "scripts/lib.sh",
         "scripts/test",
         "scripts/package",
@@ -435,7 +435,7 @@ fn crate_holds_the_sources_and_not_the_benchmarks_docs_or_ci() {
         assert!(
             listed.contains(file.as_ref()) || NOT_IN_CRATE.iter().any(|x| file.starts_with(x)),
             "{file} is committed but not in the .crate: add it to `include` in Cargo.toml, or to \
-             NOT_IN_CRATE in tests/package.rs if the crate does not need it"
+             NOT_IN_CRATE in tests/it/package.rs if the crate does not need it"
         );
     }
 }

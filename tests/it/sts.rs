@@ -1,13 +1,15 @@
 //! `assume PROFILE` against a real STS on the wire (moto): one and two hops, what is sent,
-//! the SDK-loaded sources, endpoint overrides, and the errors AWS answers with.
-
-#![allow(clippy::unwrap_used)]
-
-mod common;
+//! the sources the SDK loads, endpoint overrides, the session name, and the errors AWS (or an
+//! endpoint that is not AWS) answers with — AccessDenied diagnosed under moto's auth mode.
 
 use std::collections::HashMap;
+use std::process::Command;
 
-use common::{TestEnv, moto, moto_with_auth, recorded_sts_calls};
+use crate::harness::{
+    self, FakeServer, Mode, RUN_TIMEOUT, StsCall, TestEnv, actions, auth_credentials, chain_config,
+    chain_env, check_failure, exported_vars, moto, moto_with_auth, plain_env, recorded_sts_calls,
+    refused_endpoint, run_without_terminal, stderr, stdout, succeed, text,
+};
 
 /// Runs `assume ARGS` and returns the exported variables (bash syntax, read by bash itself).
 fn exports(env: &TestEnv, args: &[&str]) -> HashMap<String, String> {
@@ -22,21 +24,7 @@ fn exports(env: &TestEnv, args: &[&str]) -> HashMap<String, String> {
         "assume {args:?} failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let script = format!(
-        "{}\nenv -0",
-        String::from_utf8(out.stdout).expect("utf-8 exports")
-    );
-    let shown = env.command("bash").args(["-c", &script]).output().unwrap();
-    assert!(shown.status.success());
-    shown
-        .stdout
-        .split(|b| *b == 0)
-        .filter_map(|entry| {
-            let entry = String::from_utf8_lossy(entry);
-            let (k, v) = entry.split_once('=')?;
-            Some((k.to_string(), v.to_string()))
-        })
-        .collect()
+    exported_vars(&mut env.command("bash"), &out.stdout)
 }
 
 /// `aws sts get-caller-identity` with exactly these credentials.
@@ -73,47 +61,21 @@ fn caller_arn(env: &TestEnv, vars: &HashMap<String, String>) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
-fn config(moto: &common::Moto) -> String {
-    format!(
-        "[profile alice]\nregion = eu-west-1\n\
-         [profile admin]\nrole_arn = {admin}\nsource_profile = alice\nmfa_serial = {mfa}\n\
-         [profile chained]\nrole_arn = {chained}\nsource_profile = admin\nduration_seconds = 7200\n\
-         [profile partner]\nrole_arn = {partner}\nsource_profile = alice\nexternal_id = partner-ext-id\n\
-         duration_seconds = 1800\nmfa_serial = {mfa}\nrole_session_name = partner-audit\n\
-         [profile alice-proc]\ncredential_process = {proc}\n\
-         [profile admin-proc]\nrole_arn = {admin}\nsource_profile = alice-proc\n",
-        admin = moto.role_arn("Administrators"),
-        chained = moto.role_arn("Chained"),
-        partner = moto.role_arn("Partner"),
-        mfa = moto.mfa_serial("alice"),
-        proc = "sh -c 'cat \"$HOME/alice.json\"'",
-    )
-}
-
-fn env_with(moto: &'static common::Moto) -> TestEnv {
-    let env = TestEnv::new(moto);
-    env.write_config(&config(moto));
-    env.alice_credentials();
-    let (id, secret) = moto.keys("alice");
-    std::fs::write(
-        env.home().join("alice.json"),
-        format!(r#"{{"Version": 1, "AccessKeyId": "{id}", "SecretAccessKey": "{secret}"}}"#),
-    )
-    .unwrap();
-    env
-}
+// ---------------------------------------------------------------------------------------------
+// What is sent, the sources, the endpoint
+// ---------------------------------------------------------------------------------------------
 
 /// With no cache (so no MFA session), the MFA code goes on AssumeRole itself.
 #[test]
 fn one_hop_with_mfa() {
-    let env = env_with(moto());
+    let env = chain_env(moto());
     let mut vars = HashMap::new();
-    let requests = common::recorded_requests(&env, || {
+    let requests = harness::recorded_requests(&env, || {
         vars = exports(&env, &["admin", "--token-code", "123456", "--no-cache"]);
     });
     let calls: Vec<_> = requests
         .iter()
-        .map(common::RecordedRequest::params)
+        .map(harness::RecordedRequest::params)
         .collect();
     assert_eq!(calls.len(), 1, "{calls:?}");
     // Signed for the profile's region, with alice's key.
@@ -142,7 +104,7 @@ fn one_hop_with_mfa() {
 
 #[test]
 fn sends_external_id_duration_session_name_and_mfa() {
-    let env = env_with(moto());
+    let env = chain_env(moto());
     let calls = recorded_sts_calls(&env, || {
         exports(&env, &["partner", "--token-code", "654321", "--no-cache"]);
     });
@@ -172,7 +134,7 @@ fn sends_external_id_duration_session_name_and_mfa() {
 
 #[test]
 fn two_hops_chain_and_cap_role_chaining_at_one_hour() {
-    let env = env_with(moto());
+    let env = chain_env(moto());
     let mut vars = HashMap::new();
     let calls = recorded_sts_calls(&env, || {
         let out = env
@@ -201,21 +163,21 @@ fn two_hops_chain_and_cap_role_chaining_at_one_hour() {
 
 #[test]
 fn credential_process_source_is_loaded_by_the_sdk() {
-    let env = env_with(moto());
+    let env = chain_env(moto());
     let vars = exports(&env, &["admin-proc"]);
     assert!(caller_arn(&env, &vars).contains(":assumed-role/Administrators/"));
 }
 
 #[test]
 fn credential_source_environment() {
-    let env = env_with(moto());
+    let env = chain_env(moto());
     env.write_config(&format!(
         "{}[profile env-admin]\nrole_arn = {}\ncredential_source = Environment\n",
-        config(moto()),
+        chain_config(moto()),
         moto().role_arn("Administrators"),
     ));
     let (id, secret) = moto().keys("alice");
-    let requests = common::recorded_requests(&env, || {
+    let requests = harness::recorded_requests(&env, || {
         let out = env
             .cmd()
             .arg("env-admin")
@@ -237,13 +199,13 @@ fn credential_source_environment() {
 /// through the configured endpoint.
 #[test]
 fn web_identity_source() {
-    let env = env_with(moto());
+    let env = chain_env(moto());
     let token = env.home().join("token.jwt");
     std::fs::write(&token, "eyJhbGciOiJub25lIn0.eyJzdWIiOiJjaSJ9.").unwrap();
     env.write_config(&format!(
         "{}[profile ci]\nrole_arn = {}\nweb_identity_token_file = {}\nrole_session_name = ci-run\n\
          [profile ci-readonly]\nrole_arn = {}\nsource_profile = ci\n",
-        config(moto()),
+        chain_config(moto()),
         moto().role_arn("Administrators"),
         token.display(),
         moto().role_arn("ReadOnly"),
@@ -266,10 +228,10 @@ fn web_identity_source() {
 /// The profile's own `endpoint_url` reaches STS with no variable set: no test-only switch.
 #[test]
 fn endpoint_url_from_the_profile() {
-    let env = env_with(moto());
+    let env = chain_env(moto());
     env.write_config(&format!(
         "{}[profile via-endpoint]\nrole_arn = {}\nsource_profile = alice\nendpoint_url = {}\n",
-        config(moto()),
+        chain_config(moto()),
         moto().role_arn("ReadOnly"),
         env.endpoint
     ));
@@ -291,22 +253,8 @@ fn endpoint_url_from_the_profile() {
 }
 
 #[test]
-fn no_terminal_and_no_code_names_token_code() {
-    let env = env_with(moto());
-    let calls = recorded_sts_calls(&env, || {
-        env.cmd()
-            .arg("admin")
-            .assert()
-            .code(4)
-            .stdout("")
-            .stderr(predicates::str::contains("--token-code"));
-    });
-    assert!(calls.is_empty(), "no STS call without a code: {calls:?}");
-}
-
-#[test]
 fn verbose_names_each_step_and_no_secret() {
-    let env = env_with(moto());
+    let env = chain_env(moto());
     let out = env
         .cmd()
         .args(["chained", "--token-code", "975310", "-v", "--no-cache"])
@@ -327,35 +275,54 @@ fn verbose_names_each_step_and_no_secret() {
     );
 }
 
+/// With neither USER nor USERNAME set (cron, containers, `env -i`), the default session
+/// name names the OS account, not a placeholder.
+#[test]
+fn session_name_without_user_names_the_os_account() {
+    let env = plain_env();
+    let account = Command::new("id").arg("-un").output().unwrap();
+    let account = text(&account.stdout).trim().to_string();
+    assert!(!account.is_empty());
+    let calls = harness::recorded_sts_calls(&env, || {
+        succeed(env.cmd().args(["plain", "--no-cache"]).env_remove("USER"));
+    });
+    assert_eq!(calls.len(), 1);
+    assert!(
+        calls[0]["RoleSessionName"].starts_with(&format!("assume-{account}-")),
+        "{:?}",
+        calls[0]["RoleSessionName"]
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Endpoints that are not AWS, or do not answer
+// ---------------------------------------------------------------------------------------------
+
 /// An endpoint that accepts the connection and never answers: an error within the bound.
 #[test]
 fn silent_endpoint_times_out() {
-    let env = env_with(moto());
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
+    let env = chain_env(moto());
+    let server = FakeServer::start(Mode::Silent);
     let started = std::time::Instant::now();
     env.cmd()
         .args(["admin", "--token-code", "123456"])
-        .env("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{port}"))
+        .env("AWS_ENDPOINT_URL", server.endpoint())
         .timeout(std::time::Duration::from_secs(60))
         .assert()
         .code(5)
         .stdout("")
         .stderr(predicates::str::contains("did not answer in time"));
     assert!(started.elapsed() < std::time::Duration::from_secs(30));
-    drop(listener);
+    drop(server);
 }
 
 #[test]
 fn unreachable_endpoint_is_a_bounded_error() {
-    let env = env_with(moto());
+    let env = chain_env(moto());
     // A port nothing listens on: refused at once.
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    drop(listener);
     env.cmd()
         .args(["admin", "--token-code", "123456"])
-        .env("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{port}"))
+        .env("AWS_ENDPOINT_URL", refused_endpoint())
         .timeout(std::time::Duration::from_secs(60))
         .assert()
         .code(5)
@@ -363,10 +330,72 @@ fn unreachable_endpoint_is_a_bounded_error() {
         .stderr(predicates::str::contains("cannot reach"));
 }
 
+/// An AssumeRole answer whose credentials hold exactly `fields` (XML elements).
+fn assume_role_answer(fields: &str) -> String {
+    format!(
+        "<AssumeRoleResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><AssumeRoleResult>\
+         <Credentials>{fields}</Credentials><AssumedRoleUser><AssumedRoleId>AROA:x</AssumedRoleId>\
+         <Arn>arn:aws:sts::123456789012:assumed-role/R/x</Arn></AssumedRoleUser></AssumeRoleResult>\
+         <ResponseMetadata><RequestId>x</RequestId></ResponseMetadata></AssumeRoleResponse>"
+    )
+}
+
+/// An STS answer without a SessionToken or an Expiration, or with credentials already
+/// expired, is an STS error (exit 5), not exports with an empty token or a 1970 expiry; and
+/// nothing of it is cached.
+#[test]
+fn incomplete_or_expired_sts_credentials_are_refused() {
+    let key =
+        "<AccessKeyId>ASIAFAKEFAKEFAKE</AccessKeyId><SecretAccessKey>s3cr3t</SecretAccessKey>";
+    let cases = [
+        (
+            format!("{key}<Expiration>2099-01-01T00:00:00Z</Expiration>"),
+            "without a SessionToken",
+        ),
+        (
+            format!("{key}<SessionToken>tok</SessionToken>"),
+            "without an Expiration",
+        ),
+        (
+            format!(
+                "{key}<SessionToken>tok</SessionToken><Expiration>2001-01-01T00:00:00Z</Expiration>"
+            ),
+            "expired at 2001-01-01T00:00:00Z",
+        ),
+    ];
+    for (fields, fragment) in cases {
+        let env = plain_env();
+        let server = FakeServer::start(Mode::Respond(200, "text/xml", assume_role_answer(&fields)));
+        let out = env
+            .cmd()
+            .arg("plain")
+            .env("AWS_ENDPOINT_URL", server.endpoint())
+            .timeout(RUN_TIMEOUT)
+            .output()
+            .unwrap();
+        let problems = check_failure(&out, 5, fragment);
+        assert!(
+            problems.is_empty(),
+            "{fragment}: {problems:?}: {}",
+            text(&out.stderr)
+        );
+        // Nothing was cached: the next run, against moto, calls STS and gets real keys.
+        let calls = harness::recorded_sts_calls(&env, || {
+            let (exports, _) = succeed(env.cmd().arg("plain"));
+            assert!(!exports.contains("ASIAFAKE"), "{exports}");
+        });
+        assert_eq!(calls.len(), 1, "{fragment}: {calls:?}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// AccessDenied and bad keys (moto's auth mode)
+// ---------------------------------------------------------------------------------------------
+
 fn auth_env() -> TestEnv {
     let moto = moto_with_auth();
-    let env = env_with(moto);
-    let mut config = config(moto);
+    let env = chain_env(moto);
+    let mut config = chain_config(moto);
     config.push_str(&format!(
         "[profile mallory-admin]\nrole_arn = {}\nsource_profile = mallory\n\
          [profile partner-wrong-id]\nrole_arn = {}\nsource_profile = alice\nexternal_id = wrong-id\n\
@@ -377,13 +406,7 @@ fn auth_env() -> TestEnv {
         admin = moto.role_arn("Administrators"),
     ));
     env.write_config(&config);
-    env.write_credentials(&format!(
-        "{}{}[bogus]\naws_access_key_id = AKIAIOSFODNN7BOGUS00\naws_secret_access_key = nope\n\
-         [wrong-secret]\naws_access_key_id = {}\naws_secret_access_key = not-her-secret\n",
-        env.user_credentials_section("alice", "alice"),
-        env.user_credentials_section("mallory", "mallory"),
-        moto.keys("alice").0,
-    ));
+    env.write_credentials(&auth_credentials(&env, moto));
     env
 }
 
@@ -441,83 +464,137 @@ fn wrong_secret_is_signature_does_not_match() {
         .stderr(predicates::str::contains("clock"));
 }
 
-/// The AssumeRole calls one `assume` run makes, and the access key each was signed with.
-fn assume_role_signers(env: &TestEnv, args: &[&str], vars: &[(&str, &str)]) -> Vec<String> {
-    let requests = common::recorded_requests(env, || {
-        let out = env
-            .cmd()
-            .args(args)
-            .envs(vars.iter().copied())
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "assume {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    });
-    requests
-        .iter()
-        .filter(|r| r.params().get("Action").map(String::as_str) == Some("AssumeRole"))
-        .map(|r| r.access_key_id().unwrap_or_default())
-        .collect()
-}
-
-/// A role cached for one IAM user's keys in the environment is not handed to another user
-/// whose keys are there later: the cache key holds who the source credentials are.
-#[test]
-fn credential_source_environment_is_cached_per_identity() {
-    let env = env_with(moto());
-    env.write_config(&format!(
-        "{}[profile env-admin]\nrole_arn = {}\ncredential_source = Environment\n",
-        config(moto()),
-        moto().role_arn("ChainedAny"),
+/// A TestEnv on the auth-mode moto with alice's and mallory's keys and `extra` profiles.
+fn auth_env_with(extra: &str) -> TestEnv {
+    let m = moto_with_auth();
+    let env = TestEnv::new(m);
+    env.write_credentials(&format!(
+        "{}{}",
+        env.user_credentials_section("alice", "alice"),
+        env.user_credentials_section("mallory", "mallory")
     ));
-    let (alice, alice_secret) = moto().keys("alice");
-    let (mallory, mallory_secret) = moto().keys("mallory");
-    let as_alice = [
-        ("AWS_ACCESS_KEY_ID", alice.as_str()),
-        ("AWS_SECRET_ACCESS_KEY", alice_secret.as_str()),
-    ];
-    let as_mallory = [
-        ("AWS_ACCESS_KEY_ID", mallory.as_str()),
-        ("AWS_SECRET_ACCESS_KEY", mallory_secret.as_str()),
-    ];
+    env.write_config(&format!(
+        "[profile alice]\nregion = us-east-1\n[profile mallory]\nregion = us-east-1\n{extra}"
+    ));
+    env
+}
+
+fn denied(env: &TestEnv, profile: &str) -> (String, Vec<StsCall>) {
+    let mut out = None;
+    let calls = recorded_sts_calls(env, || {
+        out = Some(run_without_terminal(env, &[profile]));
+    });
+    let out = out.unwrap();
     assert_eq!(
-        assume_role_signers(&env, &["env-admin"], &as_alice),
-        std::slice::from_ref(&alice)
+        out.status.code(),
+        Some(4),
+        "assume {profile}: stdout: {}\nstderr: {}",
+        stdout(&out),
+        stderr(&out)
     );
-    // The same user again: a cache hit.
-    assert!(assume_role_signers(&env, &["env-admin"], &as_alice).is_empty());
-    // Another user: a role session of her own, signed with her key.
+    assert!(stdout(&out).is_empty(), "stdout: {}", stdout(&out));
+    let err = stderr(&out);
     assert_eq!(
-        assume_role_signers(&env, &["env-admin"], &as_mallory),
-        [mallory]
+        err.trim_end().lines().count(),
+        1,
+        "not a one-line error: {err:?}"
+    );
+    (err, calls)
+}
+
+/// mallory asks for a role whose trust policy names alice only.
+#[test]
+fn access_denied_names_the_real_caller_and_the_causes() {
+    let m = moto_with_auth();
+    let env = auth_env_with(&format!(
+        "[profile alice-only]\nrole_arn = {}\nsource_profile = mallory\n",
+        m.role_arn("AliceOnly")
+    ));
+    let mut denial = None;
+    let requests = harness::recorded_requests(&env, || {
+        denial = Some(denied(&env, "alice-only"));
+    });
+    let (err, calls) = denial.unwrap();
+    let gci: Vec<_> = requests
+        .iter()
+        .filter(|r| {
+            r.is_sts() && r.params().get("Action").map(String::as_str) == Some("GetCallerIdentity")
+        })
+        .collect();
+    assert_eq!(gci.len(), 1, "{calls:?}");
+    assert_eq!(
+        gci[0].access_key_id(),
+        Some(m.keys("mallory").0),
+        "GetCallerIdentity was not made with the hop's source credentials"
+    );
+    assert!(
+        err.contains("arn:aws:iam::123456789012:user/mallory"),
+        "the real caller is not named: {err}"
+    );
+    assert!(
+        err.contains(&m.role_arn("AliceOnly")),
+        "the role is not named: {err}"
+    );
+    let at = |needle: &str| {
+        err.find(needle)
+            .unwrap_or_else(|| panic!("{needle:?} is not mentioned: {err}"))
+    };
+    let trust = at("trust policy");
+    let identity = at("sts:AssumeRole");
+    let third = ["MFA", "ExternalId", "external_id"]
+        .iter()
+        .filter_map(|n| err[identity..].find(n).map(|i| i + identity))
+        .min()
+        .unwrap_or_else(|| panic!("no MFA/ExternalId hint after sts:AssumeRole: {err}"));
+    assert!(
+        trust < identity && identity < third,
+        "causes out of order: {err}"
+    );
+    // Who the caller is came from STS itself, with the hop's source credentials.
+    assert!(
+        actions(&calls).contains(&"GetCallerIdentity"),
+        "no GetCallerIdentity: {calls:?}"
     );
 }
 
-/// Likewise for a `credential_process` source: it is run, and what it returns decides which
-/// cached role session (if any) is the right one.
+/// alice asks for Partner with the wrong external_id.
 #[test]
-fn credential_process_source_is_cached_per_identity() {
-    let env = env_with(moto());
-    let config = format!(
-        "{}[profile chained-proc]\nrole_arn = {}\nsource_profile = alice-proc\n",
-        config(moto()),
-        moto().role_arn("ChainedAny"),
+fn access_denied_with_a_wrong_external_id_says_so() {
+    let m = moto_with_auth();
+    let env = auth_env_with(&format!(
+        "[profile partner-wrong]\nrole_arn = {}\nsource_profile = alice\n\
+         external_id = not-the-partner-id\n",
+        m.role_arn("Partner")
+    ));
+    let (err, _) = denied(&env, "partner-wrong");
+    assert!(
+        err.contains("arn:aws:iam::123456789012:user/alice"),
+        "the real caller is not named: {err}"
     );
-    env.write_config(&config);
-    let (alice, _) = moto().keys("alice");
-    let (mallory, mallory_secret) = moto().keys("mallory");
-    assert_eq!(assume_role_signers(&env, &["chained-proc"], &[]), [alice]);
-    assert!(assume_role_signers(&env, &["chained-proc"], &[]).is_empty());
-    // The process now returns mallory's keys.
-    std::fs::write(
-        env.home().join("alice.json"),
-        format!(
-            r#"{{"Version": 1, "AccessKeyId": "{mallory}", "SecretAccessKey": "{mallory_secret}"}}"#
-        ),
-    )
-    .unwrap();
-    assert_eq!(assume_role_signers(&env, &["chained-proc"], &[]), [mallory]);
+    assert!(err.contains(&m.role_arn("Partner")), "{err}");
+    let lower = err.to_lowercase();
+    assert!(
+        lower.contains("externalid") || lower.contains("external_id"),
+        "no ExternalId hint: {err}"
+    );
+}
+
+/// The second hop is denied: the caller named is the first hop's session, not the base user.
+#[test]
+fn access_denied_on_a_second_hop_names_the_session() {
+    let m = moto_with_auth();
+    // moto compares Chained's trust principal (role/Administrators) literally with the
+    // session ARN, so the second hop is denied (see harness::moto_with_auth).
+    let env = auth_env_with(&format!(
+        "[profile admin]\nrole_arn = {}\nsource_profile = alice\n\
+         [profile chained]\nrole_arn = {}\nsource_profile = admin\n",
+        m.role_arn("Administrators"),
+        m.role_arn("Chained")
+    ));
+    let (err, _) = denied(&env, "chained");
+    assert!(
+        err.contains("arn:aws:sts::123456789012:assumed-role/Administrators/"),
+        "the caller of the denied hop is not the first hop's session: {err}"
+    );
+    assert!(err.contains(&m.role_arn("Chained")), "{err}");
 }
