@@ -731,30 +731,45 @@ fn credential_source_environment_is_cached_per_identity() {
     );
 }
 
-/// Likewise for a `credential_process` source: it is run, and what it returns decides which
-/// cached role session (if any) is the right one.
+/// For a `credential_process` source, the command line says who it is: a cache hit does not
+/// run it (a helper that prompts would prompt every time), and another command makes a role
+/// session of its own, with the keys that command returns.
 #[test]
-fn credential_process_source_is_cached_per_identity() {
+fn credential_process_source_is_cached_per_command() {
     let env = chain_env(moto());
-    let config = format!(
-        "{}[profile chained-proc]\nrole_arn = {}\nsource_profile = alice-proc\n",
-        chain_config(moto()),
-        moto().role_arn("ChainedAny"),
-    );
-    env.write_config(&config);
     let (alice, _) = moto().keys("alice");
     let (mallory, mallory_secret) = moto().keys("mallory");
-    assert_eq!(assume_role_signers(&env, &["chained-proc"], &[]), [alice]);
-    assert!(assume_role_signers(&env, &["chained-proc"], &[]).is_empty());
-    // The process now returns mallory's keys.
     std::fs::write(
-        env.home().join("alice.json"),
+        env.home().join("mallory.json"),
         format!(
             r#"{{"Version": 1, "AccessKeyId": "{mallory}", "SecretAccessKey": "{mallory_secret}"}}"#
         ),
     )
     .unwrap();
+    let config = |who: &str| {
+        format!(
+            "{}[profile counted-proc]\ncredential_process = sh -c 'echo run >> \"$HOME/runs\" && cat \"$HOME/{who}.json\"'\n\
+             [profile chained-proc]\nrole_arn = {}\nsource_profile = counted-proc\n",
+            chain_config(moto()),
+            moto().role_arn("ChainedAny"),
+        )
+    };
+    let runs = || {
+        std::fs::read_to_string(env.home().join("runs"))
+            .unwrap_or_default()
+            .lines()
+            .count()
+    };
+    env.write_config(&config("alice"));
+    assert_eq!(assume_role_signers(&env, &["chained-proc"], &[]), [alice]);
+    assert_eq!(runs(), 1);
+    // A hit: no AssumeRole, and the process is not run.
+    assert!(assume_role_signers(&env, &["chained-proc"], &[]).is_empty());
+    assert_eq!(runs(), 1);
+    // Another command (here: one that returns mallory's keys): a session of its own.
+    env.write_config(&config("mallory"));
     assert_eq!(assume_role_signers(&env, &["chained-proc"], &[]), [mallory]);
+    assert_eq!(runs(), 2);
 }
 
 /// `--min-ttl` / `ASSUME_MIN_TTL` longer than what is left forces a refresh, shorter reuses;

@@ -347,25 +347,62 @@ fn child_files_hold_settings_but_no_credentials_and_go_away() {
     ] {
         assert!(config.contains(wanted), "{wanted:?} missing:\n{config}");
     }
-    for gone in [
-        id.as_str(),
-        secret.as_str(),
-        "aws_access_key_id",
-        "role_arn",
-        "source_profile",
-        "mfa_serial",
-        "credential_process",
-        "ap-south-1",
-        "[profile",
-    ] {
+    // No secret anywhere; no setting that finds credentials in the `[default]` it acts as.
+    for gone in [id.as_str(), secret.as_str(), "aws_access_key_id"] {
         assert!(
             !config.contains(gone),
             "{gone:?} reached the child:\n{config}"
         );
     }
+    let default = config
+        .split("\n[")
+        .find(|section| section.starts_with("[default]") || section.starts_with("default]"))
+        .unwrap_or_default();
+    for gone in [
+        "role_arn",
+        "source_profile",
+        "mfa_serial",
+        "credential_process",
+        "ap-south-1",
+    ] {
+        assert!(
+            !default.contains(gone),
+            "{gone:?} reached the child's [default]:\n{config}"
+        );
+    }
+    // The other profiles are there for a command that names one, without their secrets.
+    assert!(config.contains("[profile alice]"), "{config}");
     for path in [&config_path, &credentials_path] {
         assert!(!std::path::Path::new(path).exists(), "{path} still there");
     }
+}
+
+/// A command that names another profile still finds its settings (`aws --profile alice
+/// configure get region`), and the older key variables that Go, Java and Ruby SDKs read ahead
+/// of the endpoint are gone from its environment.
+#[test]
+fn child_keeps_other_profiles_and_loses_older_key_variables() {
+    let env = env("server-child-other-profiles");
+    admin_config(&env, "");
+    let aws = harness::venv_bin("aws");
+    let script = format!(
+        "{} configure get region --profile alice; env | grep -E '^(AWS_ACCESS_KEY|AWS_SECRET_KEY|AMAZON_[A-Z_]+)=' || echo none",
+        aws.display()
+    );
+    let out = env
+        .cmd()
+        .args(["exec", "--server", "admin", "--token-code", "123456", "--"])
+        .args(["sh", "-c", &script])
+        .env("AWS_PAGER", "")
+        .env("AWS_ACCESS_KEY", "AKIAOLDSTYLEKEY00001")
+        .env("AWS_SECRET_KEY", "old-style-secret")
+        .env("AMAZON_ACCESS_KEY_ID", "AKIARUBYSTYLEKEY0001")
+        .env("AMAZON_SECRET_ACCESS_KEY", "ruby-style-secret")
+        .env("AMAZON_SESSION_TOKEN", "ruby-style-token")
+        .output()
+        .unwrap();
+    harness::assert_success("exec --server -- aws configure get", &out);
+    assert_eq!(harness::stdout(&out), "eu-west-1\nnone\n");
 }
 
 // ---------------------------------------------------------------------------------------------

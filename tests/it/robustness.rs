@@ -1607,6 +1607,13 @@ fn control_characters_are_escaped_on_stderr() {
         fill(STD, &env, moto())
     ));
     check(&env.cmd().arg("evil").output().unwrap(), 3);
+    // In the partition too (it used to pass the check, then reach the spinner and explain).
+    env.write_config(&format!(
+        "{}[profile evil]\nrole_arn = arn:aws{osc52}:iam::123456789012:role/Admin\nsource_profile = alice\n",
+        fill(STD, &env, moto())
+    ));
+    check(&env.cmd().arg("evil").output().unwrap(), 3);
+    check(&env.cmd().args(["explain", "evil"]).output().unwrap(), 3);
     // An STS message.
     let server = FakeServer::sts_error("InvalidParameterValue", &format!("bad {osc52} value"));
     let out = env

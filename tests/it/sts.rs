@@ -598,3 +598,40 @@ fn access_denied_on_a_second_hop_names_the_session() {
     );
     assert!(err.contains(&m.role_arn("Chained")), "{err}");
 }
+
+/// An AccessDenied for a hop with `mfa_serial` that was assumed from a cached MFA session (so
+/// no code went with it) does not blame "the MFA code": none was sent.
+#[test]
+fn access_denied_from_an_mfa_session_does_not_blame_a_code() {
+    let env = plain_env();
+    let server = FakeServer::start(Mode::Forward(harness::proxy_port(&env)));
+    let run = |args: &[&str]| {
+        env.cmd()
+            .args(args)
+            .env("AWS_ENDPOINT_URL", server.endpoint())
+            .timeout(RUN_TIMEOUT)
+            .output()
+            .unwrap()
+    };
+    // An MFA session and admin's credentials, through the fake (forwarding to moto).
+    let out = run(&["admin", "--token-code", "123456"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // Forget admin's credentials, keep the MFA session; then STS denies everything.
+    let out = run(&["clear", "admin"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    server.set(Mode::Respond(
+        403,
+        "text/xml",
+        harness::sts_error_body("AccessDenied", "not authorized to perform sts:AssumeRole"),
+    ));
+    let out = run(&["admin"]);
+    let problems = check_failure(&out, 4, "AccessDenied");
+    assert!(problems.is_empty(), "{problems:?}: {}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(!stderr.contains("MFA code"), "{stderr}");
+    assert!(stderr.contains("cached MFA session"), "{stderr}");
+    // With a code on AssumeRole itself (no cache), the code is what it names.
+    let out = run(&["admin", "--no-cache", "--token-code", "123456"]);
+    let problems = check_failure(&out, 4, "the MFA code was stale");
+    assert!(problems.is_empty(), "{problems:?}: {}", text(&out.stderr));
+}
