@@ -214,7 +214,13 @@ struct Tracked {
     busy: AtomicBool,
     close: Notify,
     epoch: Instant,
+    /// When it was accepted: a connection younger than [`GRACE`] is evicted only when every
+    /// other one is, so that a caller just connected gets to send its request.
+    born: Instant,
 }
+
+/// See [`Tracked::born`].
+const GRACE: Duration = Duration::from_secs(1);
 
 impl Tracked {
     fn touch(&self) {
@@ -262,6 +268,7 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
             busy: AtomicBool::new(false),
             close: Notify::new(),
             epoch,
+            born: Instant::now(),
         });
         tracked.touch();
         next_id += 1;
@@ -276,13 +283,14 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
     }
 }
 
-/// Closes the connection that has been idle the longest (none that waits for credentials).
+/// Closes the connection that has been idle the longest (none that waits for credentials),
+/// passing over those accepted in the last [`GRACE`] while there are others.
 fn evict_one(connections: &Connections) {
     let mut connections = lock(connections);
     let oldest = connections
         .iter()
         .filter(|(_, tracked)| !tracked.busy.load(Ordering::Relaxed))
-        .max_by_key(|(_, tracked)| tracked.idle_for())
+        .max_by_key(|(_, tracked)| (tracked.born.elapsed() >= GRACE, tracked.idle_for()))
         .map(|(id, _)| *id);
     if let Some(tracked) = oldest.and_then(|id| connections.remove(&id)) {
         tracked.close.notify_one();
