@@ -441,8 +441,23 @@ impl Vault {
         Ok(self.get_from(kind, profile)?)
     }
 
+    /// An exclusive lock on changing the vault (the index and the file), held until dropped,
+    /// so that two `keys` commands at once do not lose each other's index entries.
+    fn lock(&self) -> Result<std::fs::File, VaultError> {
+        let dir = open_dir(&self.env, true)?
+            .ok_or_else(|| VaultError::Unavailable("the data directory vanished".into()))?;
+        let path = dir.path().join("keys.lock").display().to_string();
+        let file = dir
+            .lock_file("keys.lock")
+            .map_err(|e| VaultError::Unavailable(format!("cannot open {path}: {e}")))?;
+        file.lock()
+            .map_err(|e| VaultError::Unavailable(format!("cannot lock {path}: {e}")))?;
+        Ok(file)
+    }
+
     /// Stores (replacing) and updates the index; `rotated` sets rotated_at.
     pub fn put(&mut self, profile: &str, keys: &Keys, rotated: bool) -> Result<()> {
+        let _lock = self.lock()?;
         let kind = self.kind;
         match kind {
             VaultKind::Keyring => {
@@ -484,6 +499,7 @@ impl Vault {
 
     /// Forgets; false when there was nothing. Updates the index.
     pub fn remove(&mut self, profile: &str) -> Result<bool> {
+        let _lock = self.lock()?;
         let mut index = index(&self.env);
         let kind = index.get(profile).map_or(self.kind, |listed| listed.store);
         let removed = self.remove_from(kind, profile)?;

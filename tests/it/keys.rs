@@ -178,7 +178,24 @@ fn add_from_env_goes_to_the_keyring_and_assumes_a_role() {
     assert!(role_key.starts_with("ASIA"), "{role_key}");
     assert_eq!(calls, ["AssumeRole"]);
     let (again, calls) = assume(&cx, "plain", &[]);
-    assert_eq!((again, calls), (role_key, Vec::<String>::new()));
+    assert_eq!(
+        (again, calls.clone()),
+        (role_key.clone(), Vec::<String>::new())
+    );
+    // `exec` too, from the same cache.
+    let mut out = None;
+    let calls = recorded_sts_calls(&cx.env, || {
+        out = Some(
+            cx.cmd()
+                .args(["exec", "plain", "--", "sh", "-c", "echo $AWS_ACCESS_KEY_ID"])
+                .output()
+                .unwrap(),
+        );
+    });
+    let out = out.unwrap();
+    assert_success("exec plain", &out);
+    assert_eq!(stdout(&out).trim(), role_key);
+    assert!(calls.is_empty(), "{calls:?}");
 
     let out = cx.cmd().args(["explain", "plain"]).output().unwrap();
     assert_success("explain plain", &out);
@@ -464,6 +481,7 @@ fn the_file_store_asks_its_passphrase_on_the_terminal() {
 #[test]
 fn no_secret_is_in_a_plaintext_file_after_add() {
     for store in [Store::OwnSecretService, Store::File] {
+        let started = std::time::SystemTime::now() - std::time::Duration::from_secs(1);
         let cx = vault_cx(store);
         // Keys of this test's alone (moto checks no signature), so that a hit anywhere in
         // the temp dirs can only be a copy of these.
@@ -485,17 +503,30 @@ fn no_secret_is_in_a_plaintext_file_after_add() {
         assert_success("keys add --env --add-config", &out);
         let (_, calls) = assume(&cx, "plain", &vars);
         assert_eq!(calls, ["AssumeRole"]);
-        for dir in [
-            cx.env.root().to_path_buf(),
-            cx.env.home(),
-            std::env::temp_dir(),
-        ] {
-            let holding = files_holding(&dir, &secret);
-            assert!(
-                holding.is_empty(),
-                "{store:?}: the secret is in {holding:?}"
-            );
+        // This test's HOME and cache, the files directly in the temp dir, and every temp
+        // directory made since it started (other trees in it are not this test's to read).
+        let mut dirs = vec![cx.env.root().to_path_buf(), cx.env.home()];
+        let mut holding = Vec::new();
+        for entry in std::fs::read_dir(std::env::temp_dir()).unwrap().flatten() {
+            let Ok(meta) = std::fs::symlink_metadata(entry.path()) else {
+                continue;
+            };
+            if meta.is_file() && meta.len() < 1 << 24 {
+                let bytes = std::fs::read(entry.path()).unwrap_or_default();
+                if bytes.windows(secret.len()).any(|w| w == secret.as_bytes()) {
+                    holding.push(entry.path());
+                }
+            } else if meta.is_dir() && meta.modified().is_ok_and(|at| at >= started) {
+                dirs.push(entry.path());
+            }
         }
+        for dir in dirs {
+            holding.extend(files_holding(&dir, &secret));
+        }
+        assert!(
+            holding.is_empty(),
+            "{store:?}: the secret is in {holding:?}"
+        );
     }
 }
 
