@@ -1,7 +1,9 @@
 //! Where the two AWS files are, reading them, and turning a profile into a validated [`Plan`].
-//! Everything here is pure but for reading the two files: no network, no prompts.
+//! Everything here is pure but for reading the two files (and `edit::replace_file`, which
+//! `keys import` uses to write one back): no network, no prompts.
 
 mod chain;
+pub mod edit;
 mod parse;
 pub mod plan;
 
