@@ -160,7 +160,8 @@ impl Loaded {
     }
 }
 
-fn read_file(path: &str) -> Result<Option<String>, ConfigError> {
+/// One of the two files' text; `None` when it does not exist (see [`Loaded::load`]).
+pub fn read_file(path: &str) -> Result<Option<String>, ConfigError> {
     let unreadable = |reason: String| ConfigError::Unreadable {
         path: path.to_string(),
         reason,
