@@ -82,12 +82,10 @@ pub fn remove_static_keys(
         removed_last = !keep;
     }
     // The file ended without a newline on a removed line: the line now last keeps it so.
-    if removed_last && !text.ends_with('\n') {
-        if edited.ends_with('\n') {
+    if removed_last && !text.ends_with('\n') && edited.ends_with('\n') {
+        edited.pop();
+        if edited.ends_with('\r') {
             edited.pop();
-            if edited.ends_with('\r') {
-                edited.pop();
-            }
         }
     }
     Ok(edited)

@@ -255,7 +255,16 @@ fn import_without_profiles_asks_on_the_terminal() {
 #[test]
 fn bad_input_changes_nothing() {
     let (id, secret) = unique_keys();
-    let cases: Vec<(&str, String, String, Vec<&str>, i32, &str)> = vec![
+    // What, the credentials file, the config file, the arguments, the exit status, the message.
+    type Case = (
+        &'static str,
+        String,
+        String,
+        Vec<&'static str>,
+        i32,
+        &'static str,
+    );
+    let cases: Vec<Case> = vec![
         (
             "unknown profile",
             format!("[alice]\naws_access_key_id = {id}\naws_secret_access_key = {secret}\n"),
