@@ -8,8 +8,8 @@ use std::path::Path;
 use std::process::Output;
 
 use crate::harness::{
-    TestEnv, WAIT, assert_success, check_failure, files_under, moto, private_keyring, sh_quote,
-    stderr, unique_suffix,
+    TestEnv, WAIT, assert_success, check_credential_process_json, check_failure, files_under, moto,
+    private_keyring, recorded_requests, sh_quote, stderr, unique_suffix,
 };
 
 const PASSPHRASE: &str = "correct horse battery staple";
@@ -387,4 +387,62 @@ fn a_wrong_passphrase_leaves_the_keys_in_the_file() {
     let problems = check_failure(&out, 4, "wrong passphrase");
     assert!(problems.is_empty(), "{problems:?}: {}", stderr(&out));
     assert_eq!(read(&env.credentials_path()), credentials);
+}
+
+/// After the import the profile's keys come from the vault: `assume` signs its AssumeRole with
+/// them, and with --add-config the aws CLI gets them through `assume credential-process`.
+#[test]
+fn after_import_assume_and_the_aws_cli_use_the_vault() {
+    let env = file_vault_env();
+    let (id, secret) = unique_keys();
+    env.write_config(&format!(
+        "[profile alice]\nregion = eu-west-1\n\
+         [profile plain]\nrole_arn = {}\nsource_profile = alice\n",
+        moto().role_arn("Administrators")
+    ));
+    env.write_credentials(&format!(
+        "[alice]\naws_access_key_id = {id}\naws_secret_access_key = {secret}\n"
+    ));
+    let out = import(&env, "file", &["alice", "--add-config"]);
+    assert_success("assume keys import alice --add-config", &out);
+    assert!(
+        read(&env.config_path())
+            .contains("[profile alice]\nregion = eu-west-1\ncredential_process = assume credential-process alice\n"),
+        "{}",
+        read(&env.config_path())
+    );
+    assert_eq!(read(&env.credentials_path()), "[alice]\n");
+
+    let requests = recorded_requests(&env, || {
+        let out = env
+            .cmd()
+            .args(["credential-process", "plain"])
+            .envs(vault_vars(&env, "file"))
+            .output()
+            .unwrap();
+        assert_success("assume credential-process plain", &out);
+        check_credential_process_json(&out.stdout);
+    });
+    let signers: Vec<_> = requests.iter().filter_map(|r| r.access_key_id()).collect();
+    assert_eq!(
+        signers,
+        [id.clone()],
+        "AssumeRole signed with the vault's key"
+    );
+
+    let requests = recorded_requests(&env, || {
+        let out = env
+            .aws()
+            .envs(vault_vars(&env, "file"))
+            .args(["sts", "get-caller-identity", "--profile", "alice"])
+            .output()
+            .unwrap();
+        assert_success("aws sts get-caller-identity --profile alice", &out);
+    });
+    let signers: Vec<_> = requests.iter().filter_map(|r| r.access_key_id()).collect();
+    assert!(
+        signers.iter().all(|signer| *signer == id) && !signers.is_empty(),
+        "the aws CLI signs with the vault's key: {signers:?}"
+    );
+    assert_eq!(files_holding(&env, &secret), Vec::<String>::new());
 }
