@@ -446,3 +446,51 @@ fn after_import_assume_and_the_aws_cli_use_the_vault() {
     );
     assert_eq!(files_holding(&env, &secret), Vec::<String>::new());
 }
+
+/// A file edited while the import runs (here, while the vault asks for its passphrase) is not
+/// overwritten: the keys are then in the vault and still in the file, the message says so and
+/// what to run, and running it finishes the move.
+#[test]
+fn a_file_changed_meanwhile_keeps_the_keys_and_says_so() {
+    let env = file_vault_env();
+    let (id, secret) = unique_keys();
+    let credentials =
+        format!("[alice]\naws_access_key_id = {id}\naws_secret_access_key = {secret}\n");
+    env.write_credentials(&credentials);
+    let vars: Vec<(String, String)> = env
+        .env_for_shell()
+        .into_iter()
+        .chain(vault_vars(&env, "file"))
+        .filter(|(name, _)| name != "ASSUME_VAULT_PASSPHRASE")
+        .collect();
+    let tmux = crate::harness::Tmux::new(
+        &format!(
+            "{} keys import alice",
+            sh_quote(&crate::harness::assume_bin().display().to_string())
+        ),
+        &vars,
+    );
+    tmux.wait_for("New passphrase for", WAIT);
+    let edited = format!("{credentials}[later]\nregion = us-east-1\n");
+    env.write_credentials(&edited);
+    tmux.send_line(PASSPHRASE);
+    tmux.wait_for("Repeat it", WAIT);
+    tmux.send_line(PASSPHRASE);
+    assert_eq!(tmux.wait_exit(WAIT), 1, "{}", tmux.capture());
+    let screen = tmux.capture();
+    assert!(
+        screen.contains("the keys of alice are in the encrypted vault file but still in")
+            && screen.contains("it changed while importing")
+            && screen.contains("run `assume keys import alice` again"),
+        "{screen}"
+    );
+    assert_eq!(read(&env.credentials_path()), edited);
+
+    let out = import(&env, "file", &["alice"]);
+    assert_success("assume keys import alice, again", &out);
+    assert_eq!(
+        read(&env.credentials_path()),
+        "[alice]\n[later]\nregion = us-east-1\n"
+    );
+    assert_eq!(files_holding(&env, &secret), Vec::<String>::new());
+}
