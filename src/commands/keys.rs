@@ -523,11 +523,15 @@ pub fn import(args: &KeysImportArgs, env: &Env) -> Result<()> {
 
     let loaded = Loaded::load(env)?;
     for (profile, keys) in &imports {
+        let from: Vec<&str> = files
+            .iter()
+            .filter(|file| file.profiles.profile(profile).is_some_and(has_static_keys))
+            .map(|file| file.path.as_str())
+            .collect();
         crate::say!(
-            "moved the keys {} of profile '{profile}' into {store}, out of {} and {}",
+            "moved the keys {} of profile '{profile}' into {store}, out of {}",
             keys.access_key_id,
-            loaded.locations.credentials,
-            loaded.locations.config
+            from.join(" and ")
         );
         tell_config(&loaded, profile, args.add_config)?;
     }

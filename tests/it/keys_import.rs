@@ -167,12 +167,16 @@ fn import_with_yes_takes_every_profile_from_both_files() {
         assert_eq!(files_holding(&env, secret), Vec::<String>::new());
     }
     let said = stderr(&out);
-    for (profile, id) in [("alice", &alice_id), ("carol", &carol_id)] {
-        assert!(
-            said.contains(&format!("moved the keys {id} of profile '{profile}'")),
-            "{said}"
-        );
-    }
+    let vault = "the encrypted vault file";
+    let alice = format!(
+        "moved the keys {alice_id} of profile 'alice' into {vault}, out of {}\n",
+        env.credentials_path().display()
+    );
+    let carol = format!(
+        "moved the keys {carol_id} of profile 'carol' into {vault}, out of {}\n",
+        env.config_path().display()
+    );
+    assert!(said.contains(&alice) && said.contains(&carol), "{said}");
 }
 
 /// The real Secret Service (scripts/test's private gnome-keyring): the keys are in it
