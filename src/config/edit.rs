@@ -275,6 +275,63 @@ mod tests {
         assert_eq!(std::fs::read_to_string(&real).expect("read"), "new");
     }
 
+    /// Every file of the SDKs' parser suite, as it is and with the static keys written into
+    /// each of its sections (after the header, and again at the end of the section): removing
+    /// every profile's keys leaves what the SDKs read, minus those keys.
+    #[test]
+    fn the_sdk_suite_files_lose_only_the_keys() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/conformance/profile-parser-tests.json"
+        );
+        let suite: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).expect("suite")).expect("json");
+        let mut checked = 0;
+        for case in suite["tests"].as_array().expect("tests") {
+            for (field, kind) in [
+                ("configFile", FileKind::Config),
+                ("credentialsFile", FileKind::Credentials),
+            ] {
+                let Some(text) = case["input"][field].as_str() else {
+                    continue;
+                };
+                let with_keys = text
+                    .split_inclusive('\n')
+                    .map(|line| {
+                        let keys = "aws_access_key_id = AKIA\nAWS_SECRET_ACCESS_KEY=s\n";
+                        if line.starts_with('[') {
+                            let ending = if line.ends_with('\n') { "" } else { "\n" };
+                            format!("{keys}{line}{ending}{keys}")
+                        } else {
+                            line.to_string()
+                        }
+                    })
+                    .collect::<String>();
+                for text in [text.to_string(), with_keys] {
+                    let mut before = ProfileSet::default();
+                    if before.merge_file(kind, "f", &text).is_err() {
+                        continue;
+                    }
+                    let names: Vec<String> = before.profiles.keys().cloned().collect();
+                    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+                    let edited = remove(kind, &text, &names);
+                    assert_eq!(
+                        parsed(kind, &edited),
+                        without_keys(before, &names),
+                        "{}: {text:?} → {edited:?}",
+                        case["name"]
+                    );
+                    assert!(
+                        is_lines_subsequence(&edited, &text),
+                        "{text:?} → {edited:?}"
+                    );
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked >= 60, "only {checked} files checked");
+    }
+
     /// Lines that exercise every rule the parser has: headers of each kind for the
     /// profiles `a` and `default`, the static keys in several spellings, continuations,
     /// comments and blank lines, each ending in `\n`, `\r\n` or nothing.
