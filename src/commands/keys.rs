@@ -497,28 +497,37 @@ pub fn import(args: &KeysImportArgs, env: &Env) -> Result<()> {
         }
     }
 
-    let in_both = |path: &str, why: String| {
-        Error::Internal(format!(
-            "the keys of {} are in {store} but still in {path}: {why}; run {again} again, \
-             or remove their lines from {path} by hand",
-            names.join(", ")
-        ))
-    };
     for file in &files {
         let Some(text) = &file.text else { continue };
+        let held: Vec<&str> = names
+            .iter()
+            .copied()
+            .filter(|name| file.profiles.profile(name).is_some_and(has_static_keys))
+            .collect();
+        if held.is_empty() {
+            continue;
+        }
+        let in_both = |why: String| {
+            Error::Internal(format!(
+                "the keys of {} are in {store} but still in {path}: {why}; run {again} again, \
+                 or remove their lines from {path} by hand",
+                held.join(", "),
+                path = file.path
+            ))
+        };
         // Someone may have edited the file meanwhile; that edit is not overwritten.
-        let current = crate::config::read_file(&file.path)?.map(Zeroizing::new);
+        let current = crate::config::read_file(&file.path)
+            .map_err(|e| in_both(e.to_string()))?
+            .map(Zeroizing::new);
         if current.as_ref() != Some(text) {
-            return Err(in_both(&file.path, "it changed while importing".into()));
+            return Err(in_both("it changed while importing".into()));
         }
         let edited = Zeroizing::new(
-            crate::config::edit::remove_static_keys(file.kind, &file.path, text, &names)
+            crate::config::edit::remove_static_keys(file.kind, &file.path, text, &held)
                 .map_err(crate::config::ConfigError::from)?,
         );
-        if edited != *text {
-            crate::config::edit::replace_file(std::path::Path::new(&file.path), &edited)
-                .map_err(|e| in_both(&file.path, format!("cannot rewrite it ({e})")))?;
-        }
+        crate::config::edit::replace_file(std::path::Path::new(&file.path), &edited)
+            .map_err(|e| in_both(format!("cannot rewrite it ({e})")))?;
     }
 
     let loaded = Loaded::load(env)?;

@@ -6,10 +6,11 @@
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Output;
+use std::time::Duration;
 
 use crate::harness::{
-    TestEnv, WAIT, assert_success, check_credential_process_json, check_failure, files_under, moto,
-    private_keyring, recorded_requests, sh_quote, stderr, unique_suffix,
+    TestEnv, Tmux, WAIT, assert_success, check_credential_process_json, check_failure, files_under,
+    moto, poll_until, private_keyring, recorded_requests, sh_quote, stderr, unique_suffix,
 };
 
 const PASSPHRASE: &str = "correct horse battery staple";
@@ -71,6 +72,24 @@ fn files_holding(env: &TestEnv, secret: &str) -> Vec<String> {
         })
         .map(|path| path.display().to_string())
         .collect()
+}
+
+/// Types `keys` (and Enter) at a prompt until `next` shows, and returns the screen then. The prompts turn
+/// the terminal's echo off (or raw mode on) only after they are drawn, and what is typed in
+/// between can be flushed; typing again is harmless, as every answer here is the same.
+fn answer(tmux: &Tmux, keys: &str, enter: bool, next: &str) -> String {
+    poll_until(WAIT, || {
+        if enter {
+            tmux.send_line(keys);
+        } else {
+            tmux.send_text(keys);
+        }
+        poll_until(Duration::from_secs(2), || {
+            let screen = tmux.capture();
+            screen.contains(next).then_some(screen)
+        })
+    })
+    .unwrap_or_else(|| panic!("{next:?} did not appear; the terminal:\n{}", tmux.capture()))
 }
 
 fn read(path: &Path) -> String {
@@ -239,16 +258,19 @@ fn import_without_profiles_asks_on_the_terminal() {
         "{} keys import",
         sh_quote(&crate::harness::assume_bin().display().to_string())
     );
-    for (answer, status) in [("n", 0), ("y", 0)] {
-        let tmux = crate::harness::Tmux::new(&command, &vars);
+    for (reply, status) in [("n", 0), ("y", 0)] {
+        let tmux = Tmux::new(&command, &vars);
         tmux.wait_for("Move the static keys of alice into the vault", WAIT);
-        tmux.send_text(answer);
+        let said = if reply == "n" {
+            "nothing was imported".to_string()
+        } else {
+            format!("moved the keys {id}")
+        };
+        answer(&tmux, reply, false, &said);
         assert_eq!(tmux.wait_exit(WAIT), status, "{}", tmux.capture());
-        if answer == "n" {
-            assert!(tmux.capture().contains("nothing was imported"));
+        if reply == "n" {
             assert_eq!(read(&env.credentials_path()), credentials);
         } else {
-            assert!(tmux.capture().contains(&format!("moved the keys {id}")));
             assert_eq!(read(&env.credentials_path()), "[alice]\n");
         }
     }
@@ -467,7 +489,7 @@ fn a_file_changed_meanwhile_keeps_the_keys_and_says_so() {
         .chain(vault_vars(&env, "file"))
         .filter(|(name, _)| name != "ASSUME_VAULT_PASSPHRASE")
         .collect();
-    let tmux = crate::harness::Tmux::new(
+    let tmux = Tmux::new(
         &format!(
             "{} keys import alice",
             sh_quote(&crate::harness::assume_bin().display().to_string())
@@ -477,9 +499,8 @@ fn a_file_changed_meanwhile_keeps_the_keys_and_says_so() {
     tmux.wait_for("New passphrase for", WAIT);
     let edited = format!("{credentials}[later]\nregion = us-east-1\n");
     env.write_credentials(&edited);
-    tmux.send_line(PASSPHRASE);
-    tmux.wait_for("Repeat it", WAIT);
-    tmux.send_line(PASSPHRASE);
+    answer(&tmux, PASSPHRASE, true, "Repeat it");
+    answer(&tmux, PASSPHRASE, true, "it changed while importing");
     assert_eq!(tmux.wait_exit(WAIT), 1, "{}", tmux.capture());
     let screen = tmux.capture();
     assert!(
@@ -497,4 +518,28 @@ fn a_file_changed_meanwhile_keeps_the_keys_and_says_so() {
         "[alice]\n[later]\nregion = us-east-1\n"
     );
     assert_eq!(files_holding(&env, &secret), Vec::<String>::new());
+}
+
+/// A profile whose vault keys are another key: refused (exit 2), so that no key is replaced
+/// unseen; the file keeps its keys.
+#[test]
+fn other_keys_in_the_vault_are_not_replaced() {
+    let env = file_vault_env();
+    let (first_id, first_secret) = unique_keys();
+    env.write_credentials(&format!(
+        "[alice]\naws_access_key_id = {first_id}\naws_secret_access_key = {first_secret}\n"
+    ));
+    assert_success("first import", &import(&env, "file", &["alice"]));
+    let (id, secret) = unique_keys();
+    let credentials =
+        format!("[alice]\naws_access_key_id = {id}\naws_secret_access_key = {secret}\n");
+    env.write_credentials(&credentials);
+    let out = import(&env, "file", &["alice"]);
+    let problems = check_failure(
+        &out,
+        2,
+        &format!("profile 'alice' already has the keys {first_id} in the encrypted vault file"),
+    );
+    assert!(problems.is_empty(), "{problems:?}: {}", stderr(&out));
+    assert_eq!(read(&env.credentials_path()), credentials);
 }
