@@ -452,7 +452,7 @@ fn after_import_assume_and_the_aws_cli_use_the_vault() {
     let signers: Vec<_> = requests.iter().filter_map(|r| r.access_key_id()).collect();
     assert_eq!(
         signers,
-        [id.clone()],
+        [id.as_str()],
         "AssumeRole signed with the vault's key"
     );
 
