@@ -425,11 +425,276 @@ fn cached_from(env: &Env, profile: &str) -> Vec<String> {
     keys
 }
 
-/// Not yet: `keys import`.
-pub fn import(_args: &KeysImportArgs, _env: &Env) -> Result<()> {
-    Err(Error::Usage(
-        "`assume keys import` is not yet available".into(),
-    ))
+/// `keys import`: the static keys of the two files into the vault, then out of the files.
+/// Every profile is checked before anything changes; the vault is written and read back
+/// before a file is rewritten, so a failure in between leaves keys in both places (and says
+/// so), never in neither.
+pub fn import(args: &KeysImportArgs, env: &Env) -> Result<()> {
+    let loaded = Loaded::load(env)?;
+    let files = ImportFile::read_both(&loaded)?;
+    let profiles: Vec<String> = if args.profiles.is_empty() {
+        let all: Vec<String> = loaded
+            .profiles
+            .profiles
+            .values()
+            .filter(|section| has_static_keys(section))
+            .map(|section| section.name.clone())
+            .collect();
+        if all.is_empty() {
+            crate::say!(
+                "no profile has static keys in {} or {}: nothing to import",
+                loaded.locations.credentials,
+                loaded.locations.config
+            );
+            return Ok(());
+        }
+        all
+    } else {
+        let mut named: Vec<String> = Vec::new();
+        for profile in &args.profiles {
+            if !named.contains(profile) {
+                named.push(profile.clone());
+            }
+        }
+        named
+    };
+    let index = vault::index(env);
+    let mut imports: Vec<(&str, Keys)> = Vec::new();
+    for profile in &profiles {
+        check_profile_name(profile)?;
+        let keys = static_keys_of(&loaded, &files, profile)?;
+        if let Some(listed) = index.get(profile.as_str())
+            && listed.access_key_id != keys.access_key_id
+        {
+            return Err(Error::Usage(format!(
+                "profile '{profile}' already has the keys {} in {}, not the {} of the files: \
+                 `assume keys remove {profile}` first to replace them; nothing was changed",
+                listed.access_key_id,
+                listed.store.describe(),
+                keys.access_key_id
+            )));
+        }
+        imports.push((profile.as_str(), keys));
+    }
+    if args.profiles.is_empty() && !args.yes && !confirm_import(&profiles, &loaded)? {
+        crate::say!("nothing was imported");
+        return Ok(());
+    }
+
+    let mut vault = Vault::open(env)?;
+    let store = vault.kind().describe();
+    let names: Vec<&str> = imports.iter().map(|(profile, _)| *profile).collect();
+    let again = format!("`assume keys import {}`", names.join(" "));
+    for (done, (profile, keys)) in imports.iter().enumerate() {
+        if let Err(err) = store_and_check(&mut vault, profile, keys) {
+            if done > 0 {
+                crate::say!(
+                    "the keys of {} are in {store} and still in the files: run {again} again to finish",
+                    names[..done].join(", ")
+                );
+            }
+            return Err(err);
+        }
+    }
+
+    for file in &files {
+        let Some(text) = &file.text else { continue };
+        let held: Vec<&str> = names
+            .iter()
+            .copied()
+            .filter(|name| file.profiles.profile(name).is_some_and(has_static_keys))
+            .collect();
+        if held.is_empty() {
+            continue;
+        }
+        let in_both = |why: String| {
+            Error::Internal(format!(
+                "the keys of {} are in {store} but still in {path}: {why}; run {again} again, \
+                 or remove their lines from {path} by hand",
+                held.join(", "),
+                path = file.path
+            ))
+        };
+        // Someone may have edited the file meanwhile; that edit is not overwritten.
+        let current = crate::config::read_file(&file.path)
+            .map_err(|e| in_both(e.to_string()))?
+            .map(Zeroizing::new);
+        if current.as_ref() != Some(text) {
+            return Err(in_both("it changed while importing".into()));
+        }
+        let edited = Zeroizing::new(
+            crate::config::edit::remove_static_keys(file.kind, &file.path, text, &held)
+                .map_err(crate::config::ConfigError::from)?,
+        );
+        crate::config::edit::replace_file(std::path::Path::new(&file.path), &edited)
+            .map_err(|e| in_both(format!("cannot rewrite it ({e})")))?;
+    }
+
+    let loaded = Loaded::load(env)?;
+    for (profile, keys) in &imports {
+        let from: Vec<&str> = files
+            .iter()
+            .filter(|file| file.profiles.profile(profile).is_some_and(has_static_keys))
+            .map(|file| file.path.as_str())
+            .collect();
+        crate::say!(
+            "moved the keys {} of profile '{profile}' into {store}, out of {}",
+            keys.access_key_id,
+            from.join(" and ")
+        );
+        tell_config(&loaded, profile, args.add_config)?;
+    }
+    Ok(())
+}
+
+/// One of the two files as `import` read it, to check and to rewrite.
+struct ImportFile {
+    kind: crate::config::FileKind,
+    path: String,
+    /// `None` when there is no such file.
+    text: Option<Zeroizing<String>>,
+    /// This file alone, parsed.
+    profiles: crate::config::ProfileSet,
+}
+
+impl ImportFile {
+    fn read_both(loaded: &Loaded) -> Result<Vec<ImportFile>> {
+        use crate::config::FileKind;
+        let locations = &loaded.locations;
+        let mut files = Vec::new();
+        for (kind, path) in [
+            (FileKind::Credentials, &locations.credentials),
+            (FileKind::Config, &locations.config),
+        ] {
+            let text = crate::config::read_file(path)?.map(Zeroizing::new);
+            let mut profiles = crate::config::ProfileSet::default();
+            if let Some(text) = &text {
+                profiles
+                    .merge_file(kind, path, text)
+                    .map_err(crate::config::ConfigError::from)?;
+            }
+            files.push(ImportFile {
+                kind,
+                path: path.clone(),
+                text,
+                profiles,
+            });
+        }
+        Ok(files)
+    }
+}
+
+fn has_static_keys(section: &crate::config::Section) -> bool {
+    crate::config::edit::STATIC_KEYS
+        .iter()
+        .any(|key| section.get(key).is_some())
+}
+
+/// A profile's keys as the SDKs read them from the files; an error, before anything
+/// changes, for a profile that has none, only one of the two, or different ones in each file.
+fn static_keys_of(loaded: &Loaded, files: &[ImportFile], profile: &str) -> Result<Keys> {
+    use crate::config::ConfigError;
+    let invalid = |message: String| {
+        Error::Config(ConfigError::Invalid {
+            profile: profile.to_string(),
+            message: format!("{message}; nothing was changed"),
+        })
+    };
+    let where_ = format!(
+        "{} or {}",
+        loaded.locations.credentials, loaded.locations.config
+    );
+    let Some(section) = loaded.profiles.profile(profile) else {
+        return Err(super::not_found(loaded, profile.to_string()).into());
+    };
+    let value = |key: &str| section.get(key).filter(|value| !value.is_empty());
+    let keys = match (value("aws_access_key_id"), value("aws_secret_access_key")) {
+        (Some(id), Some(secret)) => Keys {
+            access_key_id: id.to_string(),
+            secret_access_key: Zeroizing::new(secret.to_string()),
+            session_token: value("aws_session_token").map(|token| Zeroizing::new(token.into())),
+        },
+        (None, None) => {
+            return Err(invalid(format!(
+                "it has no static keys (aws_access_key_id and aws_secret_access_key) in {where_}"
+            )));
+        }
+        (Some(_), None) => {
+            return Err(invalid(format!(
+                "it has an aws_access_key_id but no aws_secret_access_key in {where_}: add the secret or remove the id"
+            )));
+        }
+        (None, Some(_)) => {
+            return Err(invalid(format!(
+                "it has an aws_secret_access_key but no aws_access_key_id in {where_}: add the id or remove the secret"
+            )));
+        }
+    };
+    // The credentials file wins over the config file; the losing keys would be lost.
+    for file in files {
+        let Some(own) = file.profiles.profile(profile) else {
+            continue;
+        };
+        for key in crate::config::edit::STATIC_KEYS {
+            if own
+                .get(key)
+                .is_some_and(|value| section.get(key) != Some(value))
+            {
+                return Err(invalid(format!(
+                    "its {key} in {} differs from the one in {}: keep one of them",
+                    file.path,
+                    files
+                        .iter()
+                        .map(|other| other.path.as_str())
+                        .find(|path| *path != file.path)
+                        .unwrap_or_default()
+                )));
+            }
+        }
+    }
+    check_keys(&keys).map_err(|err| invalid(err.to_string()))?;
+    Ok(keys)
+}
+
+/// Asks on the terminal before importing every profile; no terminal is a usage error.
+fn confirm_import(profiles: &[String], loaded: &Loaded) -> Result<bool> {
+    let Some(term) = crate::mfa::terminal() else {
+        return Err(Error::Usage(
+            "no profile named and no terminal to confirm on: name the profiles \
+             (`assume keys import alice`) or pass --yes to import every one with static keys"
+                .into(),
+        ));
+    };
+    dialoguer::Confirm::new()
+        .with_prompt(format!(
+            "Move the static keys of {} into the vault and remove them from {} and {}?",
+            profiles.join(", "),
+            loaded.locations.credentials,
+            loaded.locations.config
+        ))
+        .default(false)
+        .report(false)
+        .interact_on(&term)
+        .map_err(|e| Error::Usage(format!("could not read the answer: {e}")))
+}
+
+/// Stores the keys and reads them back: only keys the vault returns intact leave the files.
+fn store_and_check(vault: &mut Vault, profile: &str, keys: &Keys) -> Result<()> {
+    vault.put(profile, keys, false)?;
+    let back = vault.get(profile)?;
+    let intact = back.is_some_and(|back| {
+        back.access_key_id == keys.access_key_id
+            && back.secret_access_key == keys.secret_access_key
+            && back.session_token == keys.session_token
+    });
+    if intact {
+        Ok(())
+    } else {
+        Err(Error::Cache(format!(
+            "the keys of profile '{profile}' did not read back intact from {}; they stay in the files",
+            vault.kind().describe()
+        )))
+    }
 }
 
 /// Not yet: `keys rotate`.

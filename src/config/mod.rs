@@ -1,7 +1,9 @@
 //! Where the two AWS files are, reading them, and turning a profile into a validated [`Plan`].
-//! Everything here is pure but for reading the two files: no network, no prompts.
+//! Everything here is pure but for reading the two files (and `edit::replace_file`, which
+//! `keys import` uses to write one back): no network, no prompts.
 
 mod chain;
+pub mod edit;
 mod parse;
 pub mod plan;
 
@@ -175,7 +177,8 @@ impl Loaded {
     }
 }
 
-fn read_file(path: &str) -> Result<Option<String>, ConfigError> {
+/// One of the two files' text; `None` when it does not exist (see [`Loaded::load`]).
+pub fn read_file(path: &str) -> Result<Option<String>, ConfigError> {
     let unreadable = |reason: String| ConfigError::Unreadable {
         path: path.to_string(),
         reason,

@@ -5,8 +5,8 @@
 
 use std::collections::BTreeMap;
 
-const WHITESPACE: &[char] = &[' ', '\t'];
-const COMMENT: &[char] = &['#', ';'];
+pub(super) const WHITESPACE: &[char] = &[' ', '\t'];
+pub(super) const COMMENT: &[char] = &['#', ';'];
 
 /// Which of the two files a text came from: they name their sections differently.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,12 +120,12 @@ impl ProfileSet {
     }
 }
 
-const PROFILE: &str = "profile";
+pub(super) const PROFILE: &str = "profile";
 const SSO_SESSION: &str = "sso-session";
-const DEFAULT: &str = "default";
+pub(super) const DEFAULT: &str = "default";
 
 /// `profile foo` → (Some("profile"), "foo"); `foo` → (None, "foo").
-fn section_key(header: &str) -> (Option<&str>, &str) {
+pub(super) fn section_key(header: &str) -> (Option<&str>, &str) {
     let header = header.trim_matches(WHITESPACE);
     match header.split_once(WHITESPACE) {
         Some((prefix, name)) => (Some(prefix.trim()), name.trim()),
@@ -133,7 +133,7 @@ fn section_key(header: &str) -> (Option<&str>, &str) {
     }
 }
 
-fn section_is_valid(kind: FileKind, prefix: Option<&str>, name: &str) -> bool {
+pub(super) fn section_is_valid(kind: FileKind, prefix: Option<&str>, name: &str) -> bool {
     match (kind, prefix) {
         (FileKind::Config, Some(_)) => is_identifier(name),
         // Only `[default]` may go without a prefix in the config file.
@@ -149,10 +149,10 @@ pub fn is_identifier(name: &str) -> bool {
         .all(|c| c.is_ascii_alphanumeric() || "_-/.%@:+".contains(c))
 }
 
-type RawSections<'a> = Vec<(&'a str, Vec<(String, String)>)>;
+pub(super) type RawSections<'a> = Vec<(&'a str, Vec<(String, String)>)>;
 
 /// The first pass: sections and properties as written, with continuation lines folded in.
-fn parse_raw<'a>(path: &str, text: &'a str) -> Result<RawSections<'a>, ParseError> {
+pub(super) fn parse_raw<'a>(path: &str, text: &'a str) -> Result<RawSections<'a>, ParseError> {
     let mut sections: RawSections<'a> = Vec::new();
     // Where each header's section is in `sections` (a file may repeat a header).
     let mut positions: std::collections::HashMap<&'a str, usize> = Default::default();
@@ -210,7 +210,7 @@ fn parse_raw<'a>(path: &str, text: &'a str) -> Result<RawSections<'a>, ParseErro
     Ok(sections)
 }
 
-enum PropertyError {
+pub(super) enum PropertyError {
     NoEquals,
     NoName,
 }
@@ -228,7 +228,7 @@ impl PropertyError {
     }
 }
 
-fn parse_property(line: &str) -> Result<(String, &str), PropertyError> {
+pub(super) fn parse_property(line: &str) -> Result<(String, &str), PropertyError> {
     let line = strip_comment(line, true);
     let (key, value) = line.split_once('=').ok_or(PropertyError::NoEquals)?;
     let key = key.trim_matches(WHITESPACE);
@@ -240,7 +240,7 @@ fn parse_property(line: &str) -> Result<(String, &str), PropertyError> {
 
 /// Cuts a `#` or `;` comment. In property lines only one preceded by whitespace starts a
 /// comment (`value;x` keeps its `;x`); in section headers any does.
-fn strip_comment(line: &str, needs_whitespace: bool) -> &str {
+pub(super) fn strip_comment(line: &str, needs_whitespace: bool) -> &str {
     let line = line.trim_matches(WHITESPACE);
     let mut previous_is_space = false;
     for (index, c) in line.char_indices() {

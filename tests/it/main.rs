@@ -21,6 +21,7 @@ mod exec;
 mod explain;
 mod init;
 mod keys;
+mod keys_import;
 mod list;
 mod mfa;
 mod package;
