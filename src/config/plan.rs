@@ -418,6 +418,18 @@ fn endpoint_url<'a>(
     setting: &dyn Fn(&str) -> Option<(&'a &'a Section, &'a str)>,
     env: &Env,
 ) -> Option<String> {
+    service_endpoint_url(set, setting, env, "sts")
+}
+
+/// A service's endpoint override (`service` as in a `services` section: `sts`, `iam`), in the
+/// SDKs' order: `AWS_ENDPOINT_URL_<SERVICE>`, `AWS_ENDPOINT_URL`, the profile's `services`
+/// section, the profile's `endpoint_url`.
+fn service_endpoint_url<'a>(
+    set: &ProfileSet,
+    setting: &dyn Fn(&str) -> Option<(&'a &'a Section, &'a str)>,
+    env: &Env,
+    service: &str,
+) -> Option<String> {
     let ignore = env
         .get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
         .or_else(|| setting("ignore_configured_endpoint_urls").map(|(_, v)| v.to_string()))
@@ -425,16 +437,45 @@ fn endpoint_url<'a>(
     if ignore {
         return None;
     }
-    env.get("AWS_ENDPOINT_URL_STS")
-        .or_else(|| env.get("AWS_ENDPOINT_URL"))
-        .or_else(|| {
-            let (_, services) = setting("services")?;
-            set.other_sections
-                .get(&("services".to_string(), services.to_string()))?
-                .sub_properties("sts")
-                .remove("endpoint_url")
-        })
-        .or_else(|| setting("endpoint_url").map(|(_, v)| v.to_string()))
+    env.get(&format!(
+        "AWS_ENDPOINT_URL_{}",
+        service.to_ascii_uppercase()
+    ))
+    .or_else(|| env.get("AWS_ENDPOINT_URL"))
+    .or_else(|| {
+        let (_, services) = setting("services")?;
+        set.other_sections
+            .get(&("services".to_string(), services.to_string()))?
+            .sub_properties(service)
+            .remove("endpoint_url")
+    })
+    .or_else(|| setting("endpoint_url").map(|(_, v)| v.to_string()))
+}
+
+/// Where one profile's own calls to `service` go (`keys rotate`: `iam`, `sts`), from that
+/// profile's settings alone and the environment: `None` is the service's own endpoint.
+pub fn profile_endpoint_url(
+    set: &ProfileSet,
+    profile: &str,
+    env: &Env,
+    service: &str,
+) -> Option<String> {
+    let section = set.profile(profile);
+    let section = section.as_ref();
+    let setting = |key: &str| {
+        let section = section?;
+        section.get(key).map(|value| (section, value))
+    };
+    service_endpoint_url(set, &setting, env, service)
+}
+
+/// One profile's region, from its own settings and the environment (`keys rotate`).
+pub fn profile_region(set: &ProfileSet, profile: &str, env: &Env) -> String {
+    set.profile(profile)
+        .and_then(|section| section.get("region").map(str::to_string))
+        .or_else(|| env.get("AWS_REGION"))
+        .or_else(|| env.get("AWS_DEFAULT_REGION"))
+        .unwrap_or_else(|| DEFAULT_REGION.to_string())
 }
 
 fn optional(
