@@ -85,6 +85,99 @@ pub enum Command {
         after_help = "Examples:\n  assume explain admin\n  assume explain admin --output json"
     )]
     Explain(ExplainArgs),
+    /// Keep IAM users' long-term access keys in the OS keyring (or an encrypted file) instead
+    /// of ~/.aws/credentials: add, import, list, remove, rotate.
+    #[command(
+        after_help = "Examples:\n  assume keys add alice\n  assume keys import --yes\n  assume keys list\n  assume keys rotate alice\n  assume keys remove alice"
+    )]
+    Keys(KeysArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct KeysArgs {
+    #[command(subcommand)]
+    pub command: KeysCommand,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum KeysCommand {
+    /// Store a profile's access key id and secret (asked on the terminal, or --env).
+    #[command(
+        after_help = "Examples:\n  assume keys add alice\n  assume keys add alice --env --add-config"
+    )]
+    Add(KeysAddArgs),
+    /// Move the static keys of the credentials and config files into the vault, removing
+    /// them from the files.
+    #[command(after_help = "Examples:\n  assume keys import alice\n  assume keys import --yes")]
+    Import(KeysImportArgs),
+    /// The profiles whose keys are in the vault: access key id, store, when added or
+    /// rotated (never a secret).
+    #[command(after_help = "Examples:\n  assume keys list\n  assume keys list --output json")]
+    List(KeysListArgs),
+    /// Forget a profile's keys, and the MFA sessions and role credentials cached from them.
+    #[command(after_help = "Example:\n  assume keys remove alice")]
+    Remove(KeysRemoveArgs),
+    /// Replace a profile's access key through IAM (create, check, store, delete the old one).
+    #[command(after_help = "Example:\n  assume keys rotate alice")]
+    Rotate(KeysRotateArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct KeysAddArgs {
+    /// The profile the keys are for (its name in ~/.aws/config).
+    #[arg(value_name = "PROFILE")]
+    pub profile: String,
+
+    /// Take the keys from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN)
+    /// instead of asking.
+    #[arg(long)]
+    pub env: bool,
+
+    /// Add `credential_process = assume credential-process PROFILE` to the profile in the
+    /// config file, so that other tools and the AWS SDKs find the keys.
+    #[arg(long)]
+    pub add_config: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct KeysImportArgs {
+    /// The profiles to import [default: every profile with static keys, after a confirmation].
+    #[arg(value_name = "PROFILE")]
+    pub profiles: Vec<String>,
+
+    /// Import every profile with static keys without asking.
+    #[arg(long)]
+    pub yes: bool,
+
+    /// Add `credential_process = assume credential-process PROFILE` to each imported profile
+    /// in the config file.
+    #[arg(long)]
+    pub add_config: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct KeysListArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct KeysRemoveArgs {
+    /// The profile whose keys to forget.
+    #[arg(value_name = "PROFILE")]
+    pub profile: String,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct KeysRotateArgs {
+    /// The profile whose key to rotate.
+    #[arg(value_name = "PROFILE")]
+    pub profile: String,
+
+    /// The MFA code, when the user's policy demands MFA for IAM calls.
+    #[arg(long, value_name = "CODE")]
+    pub token_code: Option<String>,
 }
 
 /// Which profile: `assume NAME` or `assume --profile NAME`.

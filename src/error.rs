@@ -55,6 +55,8 @@ pub enum Error {
     Mfa(#[from] crate::mfa::MfaError),
     #[error(transparent)]
     Aws(#[from] crate::sts::AwsError),
+    #[error(transparent)]
+    Vault(#[from] crate::vault::VaultError),
     /// The console's federation endpoint (not STS, but the same class).
     #[error("{0}")]
     Sts(String),
@@ -81,6 +83,7 @@ impl Error {
             Error::Config(_) => Class::Config,
             Error::Mfa(e) => e.class(),
             Error::Aws(e) => e.class(),
+            Error::Vault(e) => e.class(),
             Error::Sts(_) => Class::Sts,
             Error::Cache(_) => Class::Cache,
             Error::Internal(_) => Class::Internal,

@@ -20,6 +20,7 @@ pub mod message;
 mod mfa;
 mod profile;
 mod sts;
+mod vault;
 
 use cli::{Cli, Command};
 pub use commands::init::classify;
@@ -50,5 +51,6 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Init(args)) => commands::init::run(&args),
         Some(Command::Completions(args)) => commands::completions::run(&args),
         Some(Command::Man) => commands::completions::man(),
+        Some(Command::Keys(args)) => commands::keys::run(args, &env),
     }
 }

@@ -4,7 +4,7 @@
 //! directory is used only while it is this user's alone (see [`dir`]), and an entry only while
 //! the clock can be trusted to say it is still good.
 
-mod dir;
+pub mod dir;
 mod store;
 
 use std::cell::Cell;

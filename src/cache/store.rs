@@ -71,6 +71,8 @@ pub trait CredentialStore {
 pub struct KeyringStore {
     kind: StoreKind,
     store: Arc<keyring_core::CredentialStore>,
+    /// The service name its entries are under: [`SERVICE`] unless [`Self::service`] says.
+    service: &'static str,
 }
 
 fn keyring_error(error: keyring_core::Error) -> StoreError {
@@ -113,7 +115,14 @@ impl KeyringStore {
         Ok(KeyringStore {
             kind: StoreKind::Keyring,
             store,
+            service: SERVICE,
         })
+    }
+
+    /// The same store, its entries under another service name (the vault's long-term keys
+    /// are not cache entries: `clear` never sees them).
+    pub fn service(self, service: &'static str) -> Self {
+        KeyringStore { service, ..self }
     }
 
     /// The Linux kernel keyring, in the session keyring.
@@ -125,6 +134,7 @@ impl KeyringStore {
             Ok(KeyringStore {
                 kind: StoreKind::Keyutils,
                 store,
+                service: SERVICE,
             })
         }
         #[cfg(not(target_os = "linux"))]
@@ -134,7 +144,9 @@ impl KeyringStore {
     }
 
     fn entry(&self, key: &str) -> Result<keyring_core::Entry, StoreError> {
-        self.store.build(SERVICE, key, None).map_err(keyring_error)
+        self.store
+            .build(self.service, key, None)
+            .map_err(keyring_error)
     }
 }
 
@@ -163,7 +175,7 @@ impl CredentialStore for KeyringStore {
     }
 
     fn keys(&self) -> Vec<String> {
-        let spec = std::collections::HashMap::from([("service", SERVICE)]);
+        let spec = std::collections::HashMap::from([("service", self.service)]);
         self.store
             .search(&spec)
             .unwrap_or_default()

@@ -8,6 +8,7 @@ pub mod credential_process;
 pub mod exec;
 pub mod explain;
 pub mod init;
+pub mod keys;
 pub mod list;
 pub mod serve;
 pub mod subshell;
