@@ -20,6 +20,7 @@ mod endpoint;
 mod exec;
 mod explain;
 mod init;
+mod keys_rotate;
 mod list;
 mod mfa;
 mod package;

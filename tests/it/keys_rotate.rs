@@ -1,0 +1,358 @@
+//! `assume keys rotate`: against moto's IAM and STS with auth mode on — the old key is
+//! rejected by STS afterwards, the new one signs the next rotation — the vault holding the
+//! key, and the rotations IAM refuses (AccessDenied, LimitExceeded) or that have no key to
+//! rotate: one line, the right status, nothing lost.
+
+use std::process::Output;
+
+use serde_json::Value;
+
+use crate::harness::{
+    Moto, RUN_TIMEOUT, TestEnv, check_failure, moto, moto_with_auth, recorded_requests, stderr,
+    text, unique_suffix, venv_bin,
+};
+
+/// Keys for the aws CLI.
+struct Creds {
+    id: String,
+    secret: String,
+    token: Option<String>,
+}
+
+/// The aws CLI of the venv as `creds`, in `env` (its endpoint: the recording proxy).
+fn aws_as(env: &TestEnv, creds: &Creds, args: &[&str]) -> Output {
+    let mut cmd = env.command(venv_bin("aws"));
+    cmd.env("AWS_PAGER", "")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_DEFAULT_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", &creds.id)
+        .env("AWS_SECRET_ACCESS_KEY", &creds.secret)
+        .args(args)
+        .args(["--output", "json"]);
+    if let Some(token) = &creds.token {
+        cmd.env("AWS_SESSION_TOKEN", token);
+    }
+    cmd.output().unwrap()
+}
+
+/// [`aws_as`], which must succeed: its JSON answer.
+fn aws_json(env: &TestEnv, creds: &Creds, args: &[&str]) -> Value {
+    let out = aws_as(env, creds, args);
+    assert!(
+        out.status.success(),
+        "aws {args:?} failed: {}",
+        stderr(&out)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
+}
+
+/// The Administrators role, assumed with alice's key: who sets the world up in auth mode.
+fn admin(env: &TestEnv, moto: &Moto) -> Creds {
+    let (id, secret) = moto.keys("alice");
+    let alice = Creds {
+        id,
+        secret,
+        token: None,
+    };
+    let role = moto.role_arn("Administrators");
+    let answer = aws_json(
+        env,
+        &alice,
+        &[
+            "sts",
+            "assume-role",
+            "--role-arn",
+            &role,
+            "--role-session-name",
+            "setup",
+        ],
+    );
+    let c = &answer["Credentials"];
+    Creds {
+        id: c["AccessKeyId"].as_str().unwrap().into(),
+        secret: c["SecretAccessKey"].as_str().unwrap().into(),
+        token: c["SessionToken"].as_str().map(str::to_string),
+    }
+}
+
+/// A new IAM user (its own name, so that tests never share a key) whose policy allows
+/// `actions`, with one access key: its name and that key.
+fn new_user(env: &TestEnv, admin: &Creds, actions: &[&str]) -> (String, Creds) {
+    let name = format!("rotator-{}", unique_suffix());
+    aws_json(env, admin, &["iam", "create-user", "--user-name", &name]);
+    let policy = serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": actions, "Resource": "*"}],
+    })
+    .to_string();
+    aws_json(
+        env,
+        admin,
+        &[
+            "iam",
+            "put-user-policy",
+            "--user-name",
+            &name,
+            "--policy-name",
+            "own-keys",
+            "--policy-document",
+            &policy,
+        ],
+    );
+    let key = aws_json(
+        env,
+        admin,
+        &["iam", "create-access-key", "--user-name", &name],
+    );
+    let key = &key["AccessKey"];
+    let creds = Creds {
+        id: key["AccessKeyId"].as_str().unwrap().into(),
+        secret: key["SecretAccessKey"].as_str().unwrap().into(),
+        token: None,
+    };
+    (name, creds)
+}
+
+/// What a user may do with its own keys for a rotation.
+const ROTATE: &[&str] = &[
+    "sts:GetCallerIdentity",
+    "iam:CreateAccessKey",
+    "iam:ListAccessKeys",
+    "iam:DeleteAccessKey",
+];
+
+/// The ids of `user`'s access keys, as IAM lists them.
+fn iam_keys(env: &TestEnv, admin: &Creds, user: &str) -> Vec<String> {
+    let listed = aws_json(
+        env,
+        admin,
+        &["iam", "list-access-keys", "--user-name", user],
+    );
+    let mut ids: Vec<String> = listed["AccessKeyMetadata"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|key| key["AccessKeyId"].as_str().unwrap().to_string())
+        .collect();
+    ids.sort();
+    ids
+}
+
+/// `assume ARGS` with the encrypted-file vault (its passphrase in the environment).
+fn assume(env: &TestEnv, args: &[&str], vars: &[(&str, &str)]) -> Output {
+    env.cmd()
+        .env("ASSUME_VAULT", "file")
+        .env("ASSUME_VAULT_PASSPHRASE", "correct horse")
+        .envs(vars.iter().copied())
+        .args(args)
+        .timeout(RUN_TIMEOUT)
+        .output()
+        .unwrap()
+}
+
+/// `assume keys add PROFILE --env` with `creds`: the profile's keys are in the vault.
+fn add_to_vault(env: &TestEnv, profile: &str, creds: &Creds) {
+    let out = assume(
+        env,
+        &["keys", "add", profile, "--env"],
+        &[
+            ("AWS_ACCESS_KEY_ID", &creds.id),
+            ("AWS_SECRET_ACCESS_KEY", &creds.secret),
+        ],
+    );
+    assert!(out.status.success(), "keys add: {}", stderr(&out));
+}
+
+/// The access key id the vault holds for `profile` (`keys list --output json`), if any.
+fn vault_key(env: &TestEnv, profile: &str) -> Option<String> {
+    let out = assume(env, &["keys", "list", "--output", "json"], &[]);
+    assert!(out.status.success(), "keys list: {}", stderr(&out));
+    let listed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    listed_entry(&listed, profile).map(|entry| entry["access_key_id"].as_str().unwrap().into())
+}
+
+/// `profile`'s entry in `keys list --output json`.
+fn listed_entry<'a>(listed: &'a Value, profile: &str) -> Option<&'a Value> {
+    match listed {
+        Value::Array(entries) => entries
+            .iter()
+            .find(|entry| entry["profile"].as_str() == Some(profile)),
+        Value::Object(map) => map.get(profile),
+        _ => None,
+    }
+}
+
+/// Whether STS accepts `creds`; else its error code, as the aws CLI prints it.
+fn sts_accepts(env: &TestEnv, creds: &Creds) -> Result<(), String> {
+    let out = aws_as(env, creds, &["sts", "get-caller-identity"]);
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(stderr(&out))
+    }
+}
+
+/// A world in auth mode: a user with `actions` whose key is the vault's for profile `rot`.
+fn rotator(actions: &[&str]) -> (TestEnv, Creds, String, Creds) {
+    let moto = moto_with_auth();
+    let env = TestEnv::new(moto);
+    env.write_config("[profile rot]\nregion = us-east-1\n");
+    env.write_credentials("");
+    let admin = admin(&env, moto);
+    let (user, key) = new_user(&env, &admin, actions);
+    add_to_vault(&env, "rot", &key);
+    (env, admin, user, key)
+}
+
+#[test]
+fn rotate_replaces_the_key_in_iam_and_the_vault_and_sts_rejects_the_old_one() {
+    let (env, admin, user, old) = rotator(ROTATE);
+    let out = assume(&env, &["keys", "rotate", "rot"], &[]);
+    assert!(out.status.success(), "keys rotate: {}", stderr(&out));
+    assert!(out.stdout.is_empty(), "stdout: {}", text(&out.stdout));
+    let err = stderr(&out);
+    assert!(
+        !err.contains(&old.secret),
+        "the old secret on stderr: {err}"
+    );
+
+    let new_id = vault_key(&env, "rot").expect("the vault still holds keys for rot");
+    assert_ne!(new_id, old.id, "the vault still holds the old key");
+    assert!(err.contains(&new_id) && err.contains(&old.id), "{err}");
+    assert_eq!(iam_keys(&env, &admin, &user), vec![new_id.clone()]);
+    let rejected = sts_accepts(&env, &old).expect_err("STS still accepts the old key");
+    assert!(rejected.contains("InvalidClientTokenId"), "{rejected}");
+
+    let listed: Value =
+        serde_json::from_slice(&assume(&env, &["keys", "list", "--output", "json"], &[]).stdout)
+            .unwrap();
+    let entry = listed_entry(&listed, "rot").unwrap();
+    assert!(
+        entry["rotated_at"].as_str().is_some(),
+        "rotated_at not set: {entry}"
+    );
+
+    // The new key works: the next rotation is signed with it (STS and IAM, auth mode on).
+    let out = assume(&env, &["keys", "rotate", "rot"], &[]);
+    assert!(out.status.success(), "second rotate: {}", stderr(&out));
+    let newest = vault_key(&env, "rot").unwrap();
+    assert_ne!(newest, new_id);
+    assert_eq!(iam_keys(&env, &admin, &user), vec![newest]);
+}
+
+#[test]
+fn rotate_at_the_two_key_limit_names_both_keys_and_changes_nothing() {
+    let (env, admin, user, old) = rotator(ROTATE);
+    let second = aws_json(
+        &env,
+        &admin,
+        &["iam", "create-access-key", "--user-name", &user],
+    );
+    let second = second["AccessKey"]["AccessKeyId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let before = iam_keys(&env, &admin, &user);
+
+    let out = assume(&env, &["keys", "rotate", "rot"], &[]);
+    let problems = check_failure(&out, 5, "two access keys");
+    assert!(problems.is_empty(), "{problems:?}: {}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains(&old.id) && err.contains(&second), "{err}");
+    assert!(
+        err.contains(&format!(
+            "aws iam delete-access-key --access-key-id {second} --user-name {user}"
+        )),
+        "{err}"
+    );
+    assert_eq!(vault_key(&env, "rot"), Some(old.id.clone()));
+    assert_eq!(iam_keys(&env, &admin, &user), before);
+    sts_accepts(&env, &old).unwrap();
+}
+
+#[test]
+fn rotate_that_iam_denies_is_an_auth_error_and_keeps_the_key() {
+    let (env, admin, user, old) = rotator(&["sts:GetCallerIdentity"]);
+    let out = assume(&env, &["keys", "rotate", "rot"], &[]);
+    let problems = check_failure(&out, 4, "AccessDenied");
+    assert!(problems.is_empty(), "{problems:?}: {}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("iam:CreateAccessKey") && err.contains(&user),
+        "{err}"
+    );
+    assert_eq!(vault_key(&env, "rot"), Some(old.id.clone()));
+    assert_eq!(iam_keys(&env, &admin, &user), vec![old.id.clone()]);
+    sts_accepts(&env, &old).unwrap();
+}
+
+#[test]
+fn rotate_of_a_profile_without_vault_keys_is_one_line() {
+    let env = TestEnv::new(moto());
+    env.write_config("[profile plain]\nregion = us-east-1\n");
+    env.alice_credentials();
+    for profile in ["plain", "alice", "nosuch"] {
+        let requests = recorded_requests(&env, || {
+            let out = assume(&env, &["keys", "rotate", profile], &[]);
+            let problems = check_failure(&out, 2, &format!("assume keys add {profile}"));
+            assert!(
+                problems.is_empty(),
+                "{profile}: {problems:?}: {}",
+                stderr(&out)
+            );
+        });
+        assert!(
+            requests.is_empty(),
+            "{profile}: AWS was called: {requests:?}"
+        );
+    }
+}
+
+#[test]
+fn rotate_with_mfa_makes_the_iam_calls_with_an_mfa_session() {
+    let moto = moto();
+    let env = TestEnv::new(moto);
+    let serial = moto.mfa_serial("alice");
+    env.write_config(&format!(
+        "[profile rot]\nregion = us-east-1\n\n[profile admin]\nrole_arn = {}\nsource_profile = rot\nmfa_serial = {serial}\n",
+        moto.role_arn("Administrators")
+    ));
+    env.write_credentials("");
+    // Without auth, any key will do to set the world up.
+    let setup = Creds {
+        id: "AKIASETUP".into(),
+        secret: "setup".into(),
+        token: None,
+    };
+    let (user, key) = new_user(&env, &setup, ROTATE);
+    add_to_vault(&env, "rot", &key);
+
+    let requests = recorded_requests(&env, || {
+        let out = assume(
+            &env,
+            &["keys", "rotate", "rot", "--token-code", "123456"],
+            &[],
+        );
+        assert!(out.status.success(), "keys rotate: {}", stderr(&out));
+    });
+    let sessions: Vec<_> = requests
+        .iter()
+        .filter(|r| r.params().get("Action").map(String::as_str) == Some("GetSessionToken"))
+        .collect();
+    assert_eq!(sessions.len(), 1, "{requests:?}");
+    let session = sessions[0].params();
+    assert_eq!(session["SerialNumber"], serial);
+    assert_eq!(session["TokenCode"], "123456");
+    let signer = |action: &str| {
+        requests
+            .iter()
+            .find(|r| r.params().get("Action").map(String::as_str) == Some(action))
+            .and_then(|r| r.header("authorization"))
+            .map(|auth| auth.contains(&format!("Credential={}/", key.id)))
+    };
+    // The IAM calls are signed with the session, not with the long-term key.
+    assert_eq!(signer("CreateAccessKey"), Some(false), "{requests:?}");
+    assert_eq!(signer("DeleteAccessKey"), Some(false), "{requests:?}");
+    assert_ne!(vault_key(&env, "rot"), Some(key.id.clone()));
+    assert_eq!(iam_keys(&env, &setup, &user).len(), 1);
+}
