@@ -88,21 +88,26 @@ pub enum AwsError {
         detail: String,
     },
     /// The new key is stored but the old one could not be deleted: how to delete it by hand.
-    #[error(
-        "profile '{profile}': the new access key {new_key} is stored and works, but deleting the old one failed ({detail}); delete it by hand: aws iam delete-access-key --access-key-id {old_key} --user-name {user}"
-    )]
-    OldKeyNotDeleted {
-        profile: String,
-        new_key: String,
-        old_key: String,
-        user: String,
-        detail: String,
-        /// The class of the failed DeleteAccessKey.
-        class: Class,
-    },
+    #[error("{0}")]
+    OldKeyNotDeleted(Box<OldKeyLeft>),
     /// `whoami` found no credentials that STS accepts.
     #[error("cannot tell who you are ({why}); switch to a role first: eval \"$(assume PROFILE)\"")]
     NoIdentity { why: String },
+}
+
+/// A rotation whose new key is stored while the old one could not be deleted.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "profile '{profile}': the new access key {new_key} is stored and works, but deleting the old one failed ({detail}); delete it by hand: aws iam delete-access-key --access-key-id {old_key} --user-name {user}"
+)]
+pub struct OldKeyLeft {
+    pub profile: String,
+    pub new_key: String,
+    pub old_key: String,
+    pub user: String,
+    pub detail: String,
+    /// The class of the failed DeleteAccessKey.
+    pub class: Class,
 }
 
 impl AwsError {
@@ -124,7 +129,7 @@ impl AwsError {
             {
                 Class::Auth
             }
-            AwsError::OldKeyNotDeleted { class, .. } => *class,
+            AwsError::OldKeyNotDeleted(left) => left.class,
             _ => Class::Sts,
         }
     }

@@ -356,3 +356,30 @@ fn rotate_with_mfa_makes_the_iam_calls_with_an_mfa_session() {
     assert_ne!(vault_key(&env, "rot"), Some(key.id.clone()));
     assert_eq!(iam_keys(&env, &setup, &user).len(), 1);
 }
+
+#[test]
+fn rotate_whose_old_key_cannot_be_deleted_keeps_the_new_key_and_says_how_to_delete_the_old() {
+    let (env, admin, user, old) = rotator(&[
+        "sts:GetCallerIdentity",
+        "iam:CreateAccessKey",
+        "iam:ListAccessKeys",
+    ]);
+    let out = assume(&env, &["keys", "rotate", "rot"], &[]);
+    let command = format!(
+        "aws iam delete-access-key --access-key-id {} --user-name {user}",
+        old.id
+    );
+    let problems = check_failure(&out, 4, &command);
+    assert!(problems.is_empty(), "{problems:?}: {}", stderr(&out));
+    // The switch was made: the vault holds the new key, which IAM has beside the old one.
+    let new_id = vault_key(&env, "rot").unwrap();
+    assert_ne!(new_id, old.id);
+    assert!(stderr(&out).contains(&new_id), "{}", stderr(&out));
+    let mut both = vec![new_id, old.id.clone()];
+    both.sort();
+    assert_eq!(iam_keys(&env, &admin, &user), both);
+    // What it says to run does it.
+    let args: Vec<&str> = command.split(' ').skip(1).collect();
+    aws_json(&env, &admin, &args);
+    sts_accepts(&env, &old).expect_err("STS still accepts the deleted key");
+}

@@ -12,7 +12,7 @@ use crate::config::{ConfigError, Env, Loaded, ProfileSet};
 use crate::credentials::{UserMfa, runtime, user_mfa_session, with_spinner};
 use crate::error::{Error, Result};
 use crate::mfa::Mfa;
-use crate::sts::{AwsError, Iam, Sts};
+use crate::sts::{AwsError, Iam, OldKeyLeft, Sts};
 use crate::vault::{Keys, Vault};
 
 /// How long a cached MFA session must still live to be used for the IAM calls.
@@ -137,14 +137,14 @@ pub fn rotate(profile: &str, token_code: Option<String>, env: &Env) -> Result<()
     });
     if let Err(e) = deleted {
         let class = e.class().unwrap_or(crate::error::Class::Sts);
-        return Err(AwsError::OldKeyNotDeleted {
+        return Err(AwsError::OldKeyNotDeleted(Box::new(OldKeyLeft {
             profile: profile.to_string(),
             new_key: new_id,
             old_key: old_id,
             user,
             detail: e.to_string(),
             class,
-        }
+        }))
         .into());
     }
     crate::say!(
