@@ -26,6 +26,7 @@ use cli::{Cli, Command};
 pub use commands::init::classify;
 use config::Env;
 pub use error::{Error, Result};
+pub use vault::VaultKind;
 
 /// Runs one command line; the one place commands are dispatched.
 pub fn run(cli: Cli) -> Result<()> {

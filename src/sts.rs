@@ -568,6 +568,9 @@ pub async fn base_credentials(plan: &Plan) -> Result<Credentials> {
         aws_config::provider_config::ProviderConfig::default().with_region(region.clone());
     let provider: SharedCredentialsProvider = match &plan.base {
         Base::Static { credentials, .. } => return Ok(credentials.clone()),
+        Base::Vault { profile, .. } => {
+            return crate::vault::credentials(&crate::config::Env::real(), profile);
+        }
         Base::CredentialSource { source, .. } => match source {
             CredentialSource::Environment => SharedCredentialsProvider::new(
                 aws_config::environment::EnvironmentVariableCredentialsProvider::new(),

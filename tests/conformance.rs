@@ -139,6 +139,8 @@ fn chain_json(set: &ProfileSet, selected: &str) -> Result<Value, ChainError> {
             json!({ "WebIdentityToken": fields })
         }
         BaseProvider::Sdk { via, .. } => json!({ "Sdk": via }),
+        // The SDKs' cases know no vault: a set parsed from files has none.
+        BaseProvider::Vault(profile) => json!({ "Vault": profile.name }),
     }];
     for hop in &chain.hops {
         let mut fields = json!({ "role_arn": hop.role_arn() });

@@ -60,6 +60,16 @@ fn to_json(plan: &Plan) -> serde_json::Value {
             "role_session_name": role_session_name,
         }),
         Base::Sdk { via, .. } => json!({ "via": via }),
+        Base::Vault {
+            access_key_id,
+            store,
+            shadowed,
+            ..
+        } => json!({
+            "access_key_id": access_key_id,
+            "store": store,
+            "shadows_file_keys": shadowed,
+        }),
     };
     if let (Some(source), serde_json::Value::Object(extra)) = (source.as_object_mut(), extra) {
         source.extend(extra);

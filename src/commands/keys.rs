@@ -153,17 +153,153 @@ pub fn add(args: &KeysAddArgs, env: &Env) -> Result<()> {
 /// Adds the `credential_process` line (`--add-config`), or says which line to add.
 pub fn tell_config(loaded: &Loaded, profile: &str, add_config: bool) -> Result<()> {
     let line = credential_process_line(profile);
-    if add_config {
+    let path = loaded.locations.config.as_str();
+    if !add_config {
         crate::say!(
-            "--add-config is not yet available: add `{line}` to [profile {profile}] in {}",
-            loaded.locations.config
+            "for other tools and the AWS SDKs, add `{line}` to [profile {profile}] in {path} (or rerun with --add-config)"
         );
-    } else {
-        crate::say!(
-            "for other tools and the AWS SDKs, add `{line}` to [profile {profile}] in {} (or rerun with --add-config)",
-            loaded.locations.config
-        );
+        return Ok(());
     }
+    let text = match std::fs::read(path) {
+        Ok(bytes) => String::from_utf8(bytes).map_err(|_| {
+            Error::Config(crate::config::ConfigError::Unreadable {
+                path: path.to_string(),
+                reason: "it is not UTF-8 text; save it as UTF-8".into(),
+            })
+        })?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => {
+            return Err(Error::Config(crate::config::ConfigError::Unreadable {
+                path: path.to_string(),
+                reason: e.to_string(),
+            }));
+        }
+    };
+    match with_credential_process(&text, profile) {
+        Edit::Changed(new) => {
+            write_keeping_mode(std::path::Path::new(path), new.as_bytes())?;
+            crate::say!("added `{line}` to [profile {profile}] in {path}");
+        }
+        Edit::Already => crate::say!("[profile {profile}] in {path} already has `{line}`"),
+        Edit::Other(value) => crate::say!(
+            "[profile {profile}] in {path} has `credential_process = {value}`, left as it is: other tools get their keys from that; replace it with `{line}` for them to use the vault"
+        ),
+    }
+    Ok(())
+}
+
+/// What adding the `credential_process` line to a config file's text comes to.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Edit {
+    /// The new text: every other byte as it was.
+    Changed(String),
+    /// The line is there already.
+    Already,
+    /// The profile has another `credential_process`, this one.
+    Other(String),
+}
+
+/// The profile `name` of a config file section header line (`[profile NAME]`, `[default]`).
+fn header_profile(line: &str) -> Option<&str> {
+    let inner = line.trim().strip_prefix('[')?;
+    let inner = inner[..inner.find(']')?].trim();
+    if inner == "default" {
+        return Some(inner);
+    }
+    let rest = inner.strip_prefix("profile")?;
+    rest.starts_with([' ', '\t']).then(|| rest.trim())
+}
+
+/// `text` with `credential_process = assume credential-process PROFILE` in the profile's
+/// section (after its last line), or a new `[profile PROFILE]` section at the end.
+pub fn with_credential_process(text: &str, profile: &str) -> Edit {
+    let newline = if text.contains("\r\n") { "\r\n" } else { "\n" };
+    let value = format!("assume credential-process {profile}");
+    let line = format!("credential_process = {value}");
+    // Each line with its offset; lines keep their endings.
+    let mut lines = Vec::new();
+    let mut offset = 0;
+    for piece in text.split_inclusive('\n') {
+        lines.push((offset, piece));
+        offset += piece.len();
+    }
+    let start = lines
+        .iter()
+        .position(|(_, line)| header_profile(line).is_some_and(|name| name == profile));
+    let Some(start) = start else {
+        let mut new = text.to_string();
+        if !new.is_empty() && !new.ends_with('\n') {
+            new.push_str(newline);
+        }
+        if !new.is_empty() && !new.ends_with(&format!("{newline}{newline}")) {
+            new.push_str(newline);
+        }
+        let header = if profile == "default" {
+            "[default]".to_string()
+        } else {
+            format!("[profile {profile}]")
+        };
+        new.push_str(&format!("{header}{newline}{line}{newline}"));
+        return Edit::Changed(new);
+    };
+    let end = lines[start + 1..]
+        .iter()
+        .position(|(_, line)| line.trim_start().starts_with('['))
+        .map_or(lines.len(), |at| start + 1 + at);
+    for (_, existing) in &lines[start + 1..end] {
+        if let Some((key, existing_value)) = existing.split_once('=')
+            && key.trim().eq_ignore_ascii_case("credential_process")
+        {
+            let existing_value = existing_value.trim();
+            return if existing_value == value {
+                Edit::Already
+            } else {
+                Edit::Other(existing_value.to_string())
+            };
+        }
+    }
+    // After the section's last line that is not blank.
+    let last = (start..end)
+        .rev()
+        .find(|at| !lines[*at].1.trim().is_empty())
+        .unwrap_or(start);
+    let (at, piece) = lines[last];
+    let insert_at = at + piece.len();
+    let mut new = String::with_capacity(text.len() + line.len() + 2);
+    new.push_str(&text[..insert_at]);
+    if !piece.ends_with('\n') {
+        new.push_str(newline);
+    }
+    new.push_str(&line);
+    new.push_str(newline);
+    new.push_str(&text[insert_at..]);
+    Edit::Changed(new)
+}
+
+/// Replaces `path` with `bytes` atomically (a file beside it, renamed over it), keeping its
+/// mode (a new file: 0600).
+fn write_keeping_mode(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write as _;
+    let failed =
+        |e: std::io::Error| Error::Internal(format!("cannot write {}: {e}", path.display()));
+    let dir = path
+        .parent()
+        .filter(|dir| !dir.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    std::fs::create_dir_all(dir).map_err(failed)?;
+    let mut file = tempfile::NamedTempFile::new_in(dir).map_err(failed)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(path).map_or(0o600, |meta| meta.permissions().mode() & 0o7777);
+        file.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(mode))
+            .map_err(failed)?;
+    }
+    file.write_all(bytes)
+        .and_then(|()| file.as_file().sync_all())
+        .map_err(failed)?;
+    file.persist(path).map_err(|e| failed(e.error))?;
     Ok(())
 }
 
@@ -301,4 +437,51 @@ pub fn import(_args: &KeysImportArgs, _env: &Env) -> Result<()> {
 /// `keys rotate`: see [`rotate::rotate`].
 pub fn rotate(args: &KeysRotateArgs, env: &Env) -> Result<()> {
     rotate::rotate(&args.profile, args.token_code.clone(), env)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credential_process_goes_in_the_profile_keeping_every_other_byte() {
+        let text =
+            "# top\n[profile alice]\nregion = eu-west-1 # here\n\n[profile admin]\nrole_arn = x\n";
+        assert_eq!(
+            with_credential_process(text, "alice"),
+            Edit::Changed(
+                "# top\n[profile alice]\nregion = eu-west-1 # here\ncredential_process = assume credential-process alice\n\n[profile admin]\nrole_arn = x\n"
+                    .into()
+            )
+        );
+        assert_eq!(
+            with_credential_process("[profile admin]\r\nrole_arn = x", "alice"),
+            Edit::Changed(
+                "[profile admin]\r\nrole_arn = x\r\n\r\n[profile alice]\r\ncredential_process = assume credential-process alice\r\n"
+                    .into()
+            )
+        );
+        assert_eq!(
+            with_credential_process("", "default"),
+            Edit::Changed(
+                "[default]\ncredential_process = assume credential-process default\n".into()
+            )
+        );
+        assert_eq!(
+            with_credential_process(
+                "[profile a]\ncredential_process = assume credential-process a\n",
+                "a"
+            ),
+            Edit::Already
+        );
+        assert_eq!(
+            with_credential_process("[profile a]\nCredential_Process = op run\n", "a"),
+            Edit::Other("op run".into())
+        );
+        // `[profile alice2]` is not alice's.
+        assert!(matches!(
+            with_credential_process("[profile alice2]\n", "alice"),
+            Edit::Changed(new) if new.ends_with("[profile alice]\ncredential_process = assume credential-process alice\n")
+        ));
+    }
 }

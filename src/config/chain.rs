@@ -27,6 +27,9 @@ impl std::fmt::Display for SdkSource {
 pub enum BaseProvider<'a> {
     /// `aws_access_key_id` / `aws_secret_access_key` (/ `aws_session_token`) in a profile.
     AccessKey(&'a Section),
+    /// A profile whose long-term keys are in the vault: static keys too, and they win over
+    /// whatever else the profile says of its credentials (keys, `credential_process`).
+    Vault(&'a Section),
     /// `credential_source = Environment | Ec2InstanceMetadata | EcsContainer`.
     NamedSource {
         profile: &'a Section,
@@ -44,7 +47,9 @@ pub enum BaseProvider<'a> {
 impl<'a> BaseProvider<'a> {
     pub fn profile(&self) -> &'a Section {
         match self {
-            BaseProvider::AccessKey(profile) | BaseProvider::WebIdentity(profile) => profile,
+            BaseProvider::AccessKey(profile)
+            | BaseProvider::Vault(profile)
+            | BaseProvider::WebIdentity(profile) => profile,
             BaseProvider::NamedSource { profile, .. } | BaseProvider::Sdk { profile, .. } => {
                 profile
             }
@@ -123,11 +128,14 @@ pub fn resolve_chain<'a>(
             });
         }
         visited.push(name);
+        if visited.len() > 1 && set.vault.contains_key(name) {
+            break BaseProvider::Vault(profile);
+        }
         if visited.len() > 1 && static_credentials(profile).is_ok() {
             break BaseProvider::AccessKey(profile);
         }
         if profile.get("role_arn").is_none() || profile.get("web_identity_token_file").is_some() {
-            break base_provider(profile).map_err(|err| {
+            break base_provider(set, profile).map_err(|err| {
                 if visited.len() == 1 {
                     err
                 } else {
@@ -157,7 +165,7 @@ pub fn resolve_chain<'a>(
             }
             (Some(source), None) if source == profile.name => {
                 // Self-reference: this profile's own keys are the base.
-                break base_provider(profile)?;
+                break base_provider(set, profile)?;
             }
             (Some(source), None) => name = source,
             (None, Some(source)) => break BaseProvider::NamedSource { profile, source },
@@ -175,7 +183,13 @@ fn invalid(profile: &Section, message: &str) -> ChainError {
 }
 
 /// A profile that ends the chain: it must say where credentials come from.
-fn base_provider(profile: &Section) -> Result<BaseProvider<'_>, ChainError> {
+fn base_provider<'a>(
+    set: &ProfileSet,
+    profile: &'a Section,
+) -> Result<BaseProvider<'a>, ChainError> {
+    if set.vault.contains_key(&profile.name) {
+        return Ok(BaseProvider::Vault(profile));
+    }
     if let Some(source) = profile.get("credential_source") {
         return Ok(BaseProvider::NamedSource { profile, source });
     }

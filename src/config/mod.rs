@@ -9,7 +9,9 @@ use std::collections::HashMap;
 use std::io::ErrorKind;
 
 pub use chain::{BaseProvider, ChainError, ProfileChain, RoleHop, SdkSource, resolve_chain};
-pub use parse::{FileKind, ParseError, ProfileSet, Section, is_identifier, parse_sub_properties};
+pub use parse::{
+    FileKind, ParseError, ProfileSet, Section, VaultEntry, is_identifier, parse_sub_properties,
+};
 pub use plan::{
     Base, CredentialSource, Hop, Overrides, Plan, RegionSource, default_session_name,
     parse_human_seconds,
@@ -150,6 +152,21 @@ impl Loaded {
             if let Some(text) = read_file(path)? {
                 profiles.merge_file(kind, path, &text)?;
             }
+        }
+        // The vault's profiles: a static-keys source each, with a section of its own even
+        // when the files have none.
+        for (name, listed) in crate::vault::index(env) {
+            profiles
+                .profiles
+                .entry(name.clone())
+                .or_insert_with(|| Section::new(&name));
+            profiles.vault.insert(
+                name,
+                VaultEntry {
+                    access_key_id: listed.access_key_id,
+                    store: listed.store,
+                },
+            );
         }
         Ok(Loaded {
             profiles,

@@ -34,7 +34,7 @@ pub struct Section {
 }
 
 impl Section {
-    fn new(name: &str) -> Self {
+    pub(crate) fn new(name: &str) -> Self {
         Section {
             name: name.to_string(),
             properties: BTreeMap::new(),
@@ -65,6 +65,15 @@ pub struct ProfileSet {
     pub sso_sessions: BTreeMap<String, Section>,
     /// `(prefix, name)` → section, e.g. `("services", "local")`.
     pub other_sections: BTreeMap<(String, String), Section>,
+    /// The profiles whose long-term keys are in the vault (from its index: no secret).
+    pub vault: BTreeMap<String, VaultEntry>,
+}
+
+/// A profile's keys in the vault, as its index tells: who, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VaultEntry {
+    pub access_key_id: String,
+    pub store: crate::vault::VaultKind,
 }
 
 impl ProfileSet {

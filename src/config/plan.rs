@@ -5,7 +5,7 @@ use aws_credential_types::Credentials;
 use serde::Serialize;
 
 use super::chain::{BaseProvider, ProfileChain, SdkSource};
-use super::parse::{ProfileSet, Section};
+use super::parse::{ProfileSet, Section, VaultEntry};
 use super::{ConfigError, Env};
 
 /// AWS caps a session assumed with role credentials ("role chaining") at one hour.
@@ -81,6 +81,16 @@ pub enum Base {
         profile: String,
         via: SdkSource,
     },
+    /// Long-term keys in the vault: the index names them; the secret is read from the store
+    /// only when STS is to be called.
+    Vault {
+        profile: String,
+        access_key_id: String,
+        store: crate::vault::VaultKind,
+        /// The access key id of keys the files also hold for this profile, which the vault's
+        /// override.
+        shadowed: Option<String>,
+    },
 }
 
 impl Base {
@@ -89,7 +99,8 @@ impl Base {
             Base::Static { profile, .. }
             | Base::CredentialSource { profile, .. }
             | Base::WebIdentity { profile, .. }
-            | Base::Sdk { profile, .. } => profile,
+            | Base::Sdk { profile, .. }
+            | Base::Vault { profile, .. } => profile,
         }
     }
 
@@ -100,6 +111,7 @@ impl Base {
             Base::CredentialSource { .. } => "credential_source",
             Base::WebIdentity { .. } => "web_identity",
             Base::Sdk { .. } => "sdk",
+            Base::Vault { .. } => "vault",
         }
     }
 
@@ -111,7 +123,7 @@ impl Base {
             Base::WebIdentity { .. } => true,
             Base::CredentialSource { source, .. } => *source != CredentialSource::Environment,
             Base::Sdk { via, .. } => *via == SdkSource::Sso,
-            Base::Static { .. } => false,
+            Base::Static { .. } | Base::Vault { .. } => false,
         }
     }
 }
@@ -169,7 +181,7 @@ impl Plan {
         overrides: &Overrides,
         env: &Env,
     ) -> Result<Plan, ConfigError> {
-        let base = owned_base(&chain.base)?;
+        let base = owned_base(set, &chain.base)?;
         // Non-credential settings come from the selected profile, else the nearest source
         // profile that has them.
         let mut lookup: Vec<&Section> = chain.hops.iter().rev().map(|hop| hop.profile).collect();
@@ -318,10 +330,22 @@ fn invalid(profile: &str, message: String) -> ConfigError {
     }
 }
 
-fn owned_base(base: &BaseProvider<'_>) -> Result<Base, ConfigError> {
+fn owned_base(set: &ProfileSet, base: &BaseProvider<'_>) -> Result<Base, ConfigError> {
     let profile = base.profile();
     let name = profile.name.clone();
     Ok(match base {
+        BaseProvider::Vault(_) => {
+            let entry = set.vault.get(&name).cloned().unwrap_or_else(|| VaultEntry {
+                access_key_id: String::new(),
+                store: crate::vault::VaultKind::Keyring,
+            });
+            Base::Vault {
+                profile: name,
+                access_key_id: entry.access_key_id,
+                store: entry.store,
+                shadowed: profile.get("aws_access_key_id").map(str::to_string),
+            }
+        }
         BaseProvider::AccessKey(_) => {
             let key = |k: &str| profile.get(k).unwrap_or_default().to_string();
             Base::Static {
@@ -367,6 +391,8 @@ fn base_identity(set: &ProfileSet, base: &Base, profile: &Section, env: &Env) ->
     let var = |name: &str| env.get(name).unwrap_or_default();
     match base {
         Base::Static { credentials, .. } => format!("key:{}", credentials.access_key_id()),
+        // The same as for the same keys in a file: moving them into the vault keeps the cache.
+        Base::Vault { access_key_id, .. } => format!("key:{access_key_id}"),
         Base::CredentialSource { source, .. } => match source {
             CredentialSource::Environment => format!("env:{}", var("AWS_ACCESS_KEY_ID")),
             CredentialSource::EcsContainer => format!(

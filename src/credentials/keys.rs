@@ -44,11 +44,13 @@ pub fn role_key(plan: &Plan) -> String {
 /// and endpoint. `None` when the plan cannot use one.
 pub fn mfa_key(plan: &Plan) -> Option<String> {
     let serial = plan.hops.first()?.mfa_serial.as_deref()?;
-    let Base::Static { credentials, .. } = &plan.base else {
-        return None;
+    let access_key_id = match &plan.base {
+        Base::Static { credentials, .. } => credentials.access_key_id(),
+        Base::Vault { access_key_id, .. } => access_key_id,
+        _ => return None,
     };
     Some(mfa_key_of(
-        credentials.access_key_id(),
+        access_key_id,
         serial,
         &plan.region,
         &plan.endpoint_url,

@@ -81,7 +81,7 @@ pub fn why_no_mfa_session(
     if !cache_enabled {
         return Some("the cache is off".to_string());
     }
-    if !matches!(plan.base, Base::Static { .. }) || temporary_base {
+    if !matches!(plan.base, Base::Static { .. } | Base::Vault { .. }) || temporary_base {
         return Some(format!(
             "the chain starts from {} credentials, not an IAM user's long-term keys",
             plan.base.kind()
@@ -104,6 +104,8 @@ pub fn why_no_mfa_session(
 pub fn uses_mfa_session(plan: &Plan, cache_enabled: bool) -> bool {
     let temporary = match &plan.base {
         Base::Static { credentials, .. } => credentials.session_token().is_some(),
+        // Temporary keys (with a session token) are ASIA…; an IAM user's are AKIA….
+        Base::Vault { access_key_id, .. } => access_key_id.starts_with("ASIA"),
         _ => true,
     };
     plan.hops

@@ -205,6 +205,23 @@ pub fn describe_base(base: &Base) -> String {
         Base::Sdk { profile, via } => {
             format!("source: {via} credentials of profile '{profile}', loaded by the AWS SDK")
         }
+        Base::Vault {
+            profile,
+            access_key_id,
+            store,
+            shadowed,
+        } => {
+            let mut text = format!(
+                "source: static keys {access_key_id} from {} (profile '{profile}')",
+                store.describe()
+            );
+            if let Some(file_key) = shadowed {
+                text.push_str(&format!(
+                    "; the keys {file_key} in the files for this profile are not used: the vault's win"
+                ));
+            }
+            text
+        }
     }
 }
 

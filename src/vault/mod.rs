@@ -112,6 +112,13 @@ pub enum VaultError {
     Keyring { why: String },
     #[error("the vault store cannot be used: {0}")]
     Unavailable(String),
+    #[error(
+        "the index says profile '{profile}' has keys in {store}, but they are not there: add them again with `assume keys add {profile}`"
+    )]
+    Missing {
+        profile: String,
+        store: &'static str,
+    },
 }
 
 impl VaultError {
@@ -123,7 +130,8 @@ impl VaultError {
             VaultError::NoPassphrase { .. }
             | VaultError::Unreadable(_)
             | VaultError::EmptyPassphrase
-            | VaultError::WrongPassphrase { .. } => Class::Auth,
+            | VaultError::WrongPassphrase { .. }
+            | VaultError::Missing { .. } => Class::Auth,
             VaultError::Corrupt { .. }
             | VaultError::Keyring { .. }
             | VaultError::Unavailable(_) => Class::Cache,
@@ -207,8 +215,6 @@ pub struct Vault {
     file: Option<FileVault>,
 }
 
-// `get` is for config resolution and the sts base credentials, wired in next.
-#[allow(dead_code)]
 impl Vault {
     /// ASSUME_VAULT=keyring|file forces one; else the OS keyring when it answers, else the file.
     pub fn open(env: &Env) -> Result<Vault> {
@@ -487,4 +493,21 @@ impl Vault {
         }
         Ok(removed)
     }
+}
+
+/// The credentials of `profile`'s keys in the vault, for an STS call (the one time the
+/// secret is read).
+pub fn credentials(env: &Env, profile: &str) -> Result<aws_credential_types::Credentials> {
+    let mut vault = Vault::open(env)?;
+    let keys = vault.get(profile)?.ok_or_else(|| VaultError::Missing {
+        profile: profile.to_string(),
+        store: vault.kind_of(profile).describe(),
+    })?;
+    Ok(aws_credential_types::Credentials::new(
+        keys.access_key_id,
+        keys.secret_access_key.as_str(),
+        keys.session_token.as_deref().map(|token| token.to_string()),
+        None,
+        "vault",
+    ))
 }
