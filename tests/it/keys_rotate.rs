@@ -222,6 +222,17 @@ fn rotate_replaces_the_key_in_iam_and_the_vault_and_sts_rejects_the_old_one() {
     assert_eq!(iam_keys(&env, &admin, &user), vec![new_id.clone()]);
     let rejected = sts_accepts(&env, &old).expect_err("STS still accepts the old key");
     assert!(rejected.contains("InvalidClientTokenId"), "{rejected}");
+    // The key the vault now hands out is the new one, and STS takes it.
+    let out = assume(&env, &["credential-process", "rot"], &[]);
+    assert!(out.status.success(), "credential-process: {}", stderr(&out));
+    let handed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let new = Creds {
+        id: handed["AccessKeyId"].as_str().unwrap().into(),
+        secret: handed["SecretAccessKey"].as_str().unwrap().into(),
+        token: None,
+    };
+    assert_eq!(new.id, new_id);
+    sts_accepts(&env, &new).unwrap();
 
     let listed: Value =
         serde_json::from_slice(&assume(&env, &["keys", "list", "--output", "json"], &[]).stdout)
