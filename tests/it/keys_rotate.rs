@@ -8,8 +8,8 @@ use std::process::Output;
 use serde_json::Value;
 
 use crate::harness::{
-    Moto, RUN_TIMEOUT, TestEnv, check_failure, moto, moto_with_auth, recorded_requests, stderr,
-    text, unique_suffix, venv_bin,
+    Moto, RUN_TIMEOUT, TestEnv, check_failure, moto, moto_with_auth, private_keyring,
+    recorded_requests, stderr, text, unique_suffix, venv_bin,
 };
 
 /// Keys for the aws CLI.
@@ -393,4 +393,96 @@ fn rotate_whose_old_key_cannot_be_deleted_keeps_the_new_key_and_says_how_to_dele
     let args: Vec<&str> = command.split(' ').skip(1).collect();
     aws_json(&env, &admin, &args);
     sts_accepts(&env, &old).expect_err("STS still accepts the deleted key");
+}
+
+#[test]
+fn rotate_reuses_the_mfa_session_that_assume_cached_for_the_key() {
+    let moto = moto();
+    let env = TestEnv::new(moto);
+    let serial = moto.mfa_serial("alice");
+    env.write_config(&format!(
+        "[profile rot]\nregion = us-east-1\n\n[profile admin]\nrole_arn = {}\nsource_profile = rot\nmfa_serial = {serial}\n",
+        moto.role_arn("Administrators")
+    ));
+    env.write_credentials("");
+    let setup = Creds {
+        id: "AKIASETUP".into(),
+        secret: "setup".into(),
+        token: None,
+    };
+    let (_, key) = new_user(&env, &setup, ROTATE);
+    add_to_vault(&env, "rot", &key);
+    // `assume admin` asks for the code once and caches the MFA session of rot's key.
+    let out = assume(
+        &env,
+        &["admin", "--token-code", "123456"],
+        &[("SHELL", "/bin/bash")],
+    );
+    assert!(out.status.success(), "assume admin: {}", stderr(&out));
+
+    // No code given, none asked (no terminal): the cached session signs the IAM calls.
+    let requests = recorded_requests(&env, || {
+        let out = assume(&env, &["keys", "rotate", "rot"], &[]);
+        assert!(out.status.success(), "keys rotate: {}", stderr(&out));
+    });
+    let actions: Vec<String> = requests
+        .iter()
+        .filter_map(|r| r.params().get("Action").cloned())
+        .collect();
+    assert!(
+        !actions.iter().any(|a| a == "GetSessionToken"),
+        "{actions:?}"
+    );
+    let create = requests
+        .iter()
+        .find(|r| r.params().get("Action").map(String::as_str) == Some("CreateAccessKey"))
+        .expect("no CreateAccessKey");
+    let auth = create.header("authorization").unwrap_or_default();
+    assert!(
+        !auth.contains(&key.id),
+        "signed with the long-term key: {auth}"
+    );
+    assert!(
+        create.header("x-amz-security-token").is_some(),
+        "not signed with a session: {create:?}"
+    );
+}
+
+#[test]
+fn rotate_in_the_keyring_store() {
+    if !private_keyring() {
+        eprintln!("skipped: outside scripts/test's private keyring session");
+        return;
+    }
+    let moto = moto_with_auth();
+    let env = TestEnv::new(moto);
+    // The keyring is shared by the tests of this run: a profile name of its own.
+    let profile = format!("rot-{}", unique_suffix());
+    env.write_config(&format!("[profile {profile}]\nregion = us-east-1\n"));
+    env.write_credentials("");
+    let admin = admin(&env, moto);
+    let (user, old) = new_user(&env, &admin, ROTATE);
+    let keyring = ("ASSUME_VAULT", "keyring");
+    let out = assume(
+        &env,
+        &["keys", "add", &profile, "--env"],
+        &[
+            keyring,
+            ("AWS_ACCESS_KEY_ID", &old.id),
+            ("AWS_SECRET_ACCESS_KEY", &old.secret),
+        ],
+    );
+    assert!(out.status.success(), "keys add: {}", stderr(&out));
+
+    let out = assume(&env, &["keys", "rotate", &profile], &[keyring]);
+    assert!(out.status.success(), "keys rotate: {}", stderr(&out));
+    assert!(stderr(&out).contains("the keyring"), "{}", stderr(&out));
+    let listed = assume(&env, &["keys", "list", "--output", "json"], &[keyring]);
+    let listed: Value = serde_json::from_slice(&listed.stdout).unwrap();
+    let entry = listed_entry(&listed, &profile).unwrap();
+    assert_eq!(entry["store"], "keyring");
+    let new_id = entry["access_key_id"].as_str().unwrap().to_string();
+    assert_ne!(new_id, old.id);
+    assert_eq!(iam_keys(&env, &admin, &user), vec![new_id]);
+    sts_accepts(&env, &old).expect_err("STS still accepts the old key");
 }
