@@ -115,6 +115,7 @@ impl AwsError {
         match self {
             AwsError::AccessDenied(_)
             | AwsError::IamDenied(_)
+            | AwsError::NewKeyRejected { .. }
             | AwsError::SourceNotLoaded { .. }
             | AwsError::NoIdentity { .. } => Class::Auth,
             AwsError::Refused { code, .. }

@@ -4,12 +4,13 @@
 //! rotate: one line, the right status, nothing lost.
 
 use std::process::Output;
+use std::sync::Arc;
 
 use serde_json::Value;
 
 use crate::harness::{
-    Moto, RUN_TIMEOUT, TestEnv, check_failure, moto, moto_with_auth, private_keyring,
-    recorded_requests, stderr, text, unique_suffix, venv_bin,
+    FakeServer, HttpRequest, Mode, Moto, RUN_TIMEOUT, TestEnv, check_failure, moto, moto_with_auth,
+    private_keyring, recorded_requests, stderr, sts_error_body, text, unique_suffix, venv_bin,
 };
 
 /// Keys for the aws CLI.
@@ -485,4 +486,52 @@ fn rotate_in_the_keyring_store() {
     assert_ne!(new_id, old.id);
     assert_eq!(iam_keys(&env, &admin, &user), vec![new_id]);
     sts_accepts(&env, &old).expect_err("STS still accepts the old key");
+}
+
+#[test]
+fn rotate_whose_new_key_sts_never_accepts_deletes_it_and_keeps_the_old_one() {
+    let moto = moto();
+    let env = TestEnv::new(moto);
+    env.write_config("[profile rot]\nregion = us-east-1\n");
+    env.write_credentials("");
+    let setup = Creds {
+        id: "AKIASETUP".into(),
+        secret: "setup".into(),
+        token: None,
+    };
+    let (user, old) = new_user(&env, &setup, ROTATE);
+    add_to_vault(&env, "rot", &old);
+    // An STS that knows the old key only (IAM, through AWS_ENDPOINT_URL, is moto's).
+    let signed_by_old = format!("Credential={}/", old.id);
+    let arn = format!("arn:aws:iam::123456789012:user/{user}");
+    let sts = FakeServer::start(Mode::With(Arc::new(move |request: &HttpRequest| {
+        if request.head.contains(&signed_by_old) {
+            (
+                200,
+                "text/xml",
+                format!(
+                    "<GetCallerIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><GetCallerIdentityResult><Arn>{arn}</Arn><UserId>AIDAEXAMPLE</UserId><Account>123456789012</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>x</RequestId></ResponseMetadata></GetCallerIdentityResponse>"
+                ),
+            )
+        } else {
+            (
+                403,
+                "text/xml",
+                sts_error_body(
+                    "InvalidClientTokenId",
+                    "The security token included in the request is invalid.",
+                ),
+            )
+        }
+    })));
+    let out = assume(
+        &env,
+        &["keys", "rotate", "rot"],
+        &[("AWS_ENDPOINT_URL_STS", &sts.endpoint())],
+    );
+    let problems = check_failure(&out, 4, "was not accepted by STS");
+    assert!(problems.is_empty(), "{problems:?}: {}", stderr(&out));
+    assert!(stderr(&out).contains(&old.id), "{}", stderr(&out));
+    assert_eq!(vault_key(&env, "rot"), Some(old.id.clone()));
+    assert_eq!(iam_keys(&env, &setup, &user), vec![old.id.clone()]);
 }
