@@ -20,6 +20,7 @@ mod endpoint;
 mod exec;
 mod explain;
 mod init;
+mod keys;
 mod keys_rotate;
 mod list;
 mod mfa;
