@@ -655,6 +655,61 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_profile_endpoint_for_iam_follows_the_sdks_order() {
+        let mut set = ProfileSet::default();
+        let config = "[profile u]\nservices = local\nendpoint_url = http://profile\n\n[services local]\niam =\n  endpoint_url = http://services-iam\n\n[profile plain]\nregion = eu-west-1\n";
+        set.merge_file(super::super::FileKind::Config, "config", config)
+            .unwrap();
+        let env = |pairs: &[(&str, &str)]| Env::from_pairs(pairs.iter().copied());
+        let at = |profile: &str, vars: &[(&str, &str)]| {
+            profile_endpoint_url(&set, profile, &env(vars), "iam")
+        };
+        assert_eq!(at("u", &[]).as_deref(), Some("http://services-iam"));
+        // The services section names IAM's endpoint only: STS falls back to endpoint_url.
+        assert_eq!(
+            profile_endpoint_url(&set, "u", &env(&[]), "sts").as_deref(),
+            Some("http://profile")
+        );
+        assert_eq!(
+            at("u", &[("AWS_ENDPOINT_URL", "http://global")]).as_deref(),
+            Some("http://global")
+        );
+        assert_eq!(
+            at(
+                "u",
+                &[
+                    ("AWS_ENDPOINT_URL", "http://global"),
+                    ("AWS_ENDPOINT_URL_IAM", "http://iam")
+                ]
+            )
+            .as_deref(),
+            Some("http://iam")
+        );
+        assert_eq!(
+            at("u", &[("AWS_ENDPOINT_URL_STS", "http://sts")]).as_deref(),
+            Some("http://services-iam")
+        );
+        assert_eq!(at("plain", &[]), None);
+        assert_eq!(at("vault-only", &[]), None);
+        assert_eq!(
+            at("u", &[("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true")]),
+            None
+        );
+        assert_eq!(
+            profile_region(&set, "plain", &env(&[("AWS_REGION", "x")])),
+            "eu-west-1"
+        );
+        assert_eq!(
+            profile_region(&set, "u", &env(&[("AWS_REGION", "ap-south-1")])),
+            "ap-south-1"
+        );
+        assert_eq!(
+            profile_region(&set, "vault-only", &env(&[])),
+            DEFAULT_REGION
+        );
+    }
+
+    #[test]
     fn role_arns() {
         for good in [
             "arn:aws:iam::123456789012:role/Admin",
