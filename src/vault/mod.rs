@@ -511,3 +511,38 @@ pub fn credentials(env: &Env, profile: &str) -> Result<aws_credential_types::Cre
         "vault",
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_redacts_the_secret_and_the_token() {
+        let keys = Keys {
+            access_key_id: "AKIAIOSFODNN7EXAMPLE".into(),
+            secret_access_key: Zeroizing::new("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY".into()),
+            session_token: Some(Zeroizing::new("FwoGZXIvYXdzEXAMPLETOKEN".into())),
+        };
+        let shown = format!("{keys:?}");
+        assert!(shown.contains("AKIAIOSFODNN7EXAMPLE"), "{shown}");
+        assert!(
+            !shown.contains("wJalr") && !shown.contains("FwoG"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn the_index_has_no_secret_and_reads_back() {
+        let listed = Listed {
+            access_key_id: "AKIAIOSFODNN7EXAMPLE".into(),
+            store: VaultKind::File,
+            added_at: 1,
+            rotated_at: None,
+        };
+        let json = serde_json::to_string(&listed).unwrap_or_default();
+        assert_eq!(
+            json,
+            r#"{"access_key_id":"AKIAIOSFODNN7EXAMPLE","store":"file","added_at":1,"rotated_at":null}"#
+        );
+    }
+}

@@ -326,6 +326,108 @@ fn the_file_store_is_private_and_a_cache_hit_never_opens_it() {
 }
 
 #[test]
+fn a_profile_only_in_the_vault_is_listed_explained_and_usable() {
+    let cx = vault_cx(Store::File);
+    let (id, secret) = alice_keys();
+    let out = cx
+        .cmd()
+        .args(["keys", "add", "bob", "--env"])
+        .env("AWS_ACCESS_KEY_ID", &id)
+        .env("AWS_SECRET_ACCESS_KEY", &secret)
+        .envs(file_vars())
+        .output()
+        .unwrap();
+    assert_success("keys add bob --env", &out);
+    // No [profile bob] anywhere, and yet a profile.
+    let out = cx
+        .cmd()
+        .args(["list", "--output", "json"])
+        .output()
+        .unwrap();
+    assert_success("list", &out);
+    let rows: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .any(|row| row["profile"] == "bob"),
+        "{rows}"
+    );
+    let out = cx
+        .cmd()
+        .args(["explain", "bob", "--output", "json"])
+        .output()
+        .unwrap();
+    assert_success("explain bob", &out);
+    let plan: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(plan["source"]["kind"], "vault", "{plan}");
+    assert_eq!(plan["source"]["store"], "file", "{plan}");
+    assert_eq!(plan["source"]["access_key_id"], id.as_str(), "{plan}");
+    let out = cx
+        .cmd()
+        .args(["credential-process", "bob"])
+        .envs(file_vars())
+        .output()
+        .unwrap();
+    assert_success("credential-process bob", &out);
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["AccessKeyId"], id.as_str());
+}
+
+#[test]
+fn the_vault_wins_over_keys_in_the_files_and_says_so() {
+    // StoreCx's credentials file holds alice's keys; the vault gets others (moto checks no
+    // signature), which must be the ones STS sees.
+    let cx = StoreCx::new(Store::File);
+    let (file_id, _) = alice_keys();
+    let vault_id = "AKIAVAULTWINS0000001";
+    let out = cx
+        .cmd()
+        .args(["keys", "add", "alice", "--env"])
+        .env("AWS_ACCESS_KEY_ID", vault_id)
+        .env(
+            "AWS_SECRET_ACCESS_KEY",
+            "vaultWinsSecret0000000000000000000000000",
+        )
+        .envs(file_vars())
+        .output()
+        .unwrap();
+    assert_success("keys add alice --env", &out);
+    let out = cx.cmd().args(["explain", "plain"]).output().unwrap();
+    assert_success("explain plain", &out);
+    let text = stdout(&out);
+    assert!(
+        text.contains(&format!(
+            "static keys {vault_id} from the encrypted vault file"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("the keys {file_id} in the files")),
+        "{text}"
+    );
+    let requests = super::harness::recorded_requests(&cx.env, || {
+        let out = cx
+            .cmd()
+            .args(["-v", "plain"])
+            .envs(file_vars())
+            .output()
+            .unwrap();
+        assert_success("assume -v plain", &out);
+        assert!(
+            stderr(&out).contains(&format!("the keys {file_id} in the files")),
+            "{}",
+            stderr(&out)
+        );
+    });
+    let signed_with: Vec<Option<String>> = requests
+        .iter()
+        .map(super::harness::RecordedRequest::access_key_id)
+        .collect();
+    assert_eq!(signed_with, [Some(vault_id.to_string())]);
+}
+
+#[test]
 fn the_file_store_asks_its_passphrase_on_the_terminal() {
     let cx = vault_cx(Store::File);
     let (id, secret) = alice_keys();
