@@ -402,7 +402,7 @@ fn rotate_reuses_the_mfa_session_that_assume_cached_for_the_key() {
     let env = TestEnv::new(moto);
     let serial = moto.mfa_serial("alice");
     env.write_config(&format!(
-        "[profile rot]\nregion = us-east-1\n\n[profile admin]\nrole_arn = {}\nsource_profile = rot\nmfa_serial = {serial}\n",
+        "[profile rot]\nregion = us-east-1\n\n[profile admin]\nrole_arn = {}\nsource_profile = rot\nmfa_serial = {serial}\nregion = eu-west-1\n",
         moto.role_arn("Administrators")
     ));
     env.write_credentials("");
@@ -413,7 +413,8 @@ fn rotate_reuses_the_mfa_session_that_assume_cached_for_the_key() {
     };
     let (_, key) = new_user(&env, &setup, ROTATE);
     add_to_vault(&env, "rot", &key);
-    // `assume admin` asks for the code once and caches the MFA session of rot's key.
+    // `assume admin` asks for the code once and caches the MFA session of rot's key (in the
+    // role's region, which is not rot's).
     let out = assume(
         &env,
         &["admin", "--token-code", "123456"],

@@ -8,7 +8,7 @@ use zeroize::Zeroizing;
 
 use crate::cache::{Cache, Mode};
 use crate::config::plan::{DEFAULT_MFA_SESSION_SECONDS, profile_endpoint_url, profile_region};
-use crate::config::{ConfigError, Env, Loaded, ProfileSet};
+use crate::config::{ConfigError, Env, Loaded, Overrides, ProfileSet};
 use crate::credentials::{UserMfa, runtime, user_mfa_session, with_spinner};
 use crate::error::{Error, Result};
 use crate::mfa::Mfa;
@@ -65,18 +65,35 @@ pub fn rotate(profile: &str, token_code: Option<String>, env: &Env) -> Result<()
     })?;
     // The IAM calls: as the user, through an MFA session when a device is configured.
     let caller = match mfa_device(set, profile) {
-        Some((serial, process)) => {
+        Some(device) => {
+            // Where `assume ROLE` makes and caches this device's session for these keys, so
+            // that it is the one found: that role's plan, else this profile's own settings.
+            let role_plan = device.role.as_deref().and_then(|role| {
+                super::super::plan_of(&loaded, role, &Overrides::default(), env).ok()
+            });
+            let (mfa_region, mfa_endpoint, seconds) = match &role_plan {
+                Some(plan) => (
+                    plan.region.clone(),
+                    plan.endpoint_url.clone(),
+                    plan.mfa_session_seconds,
+                ),
+                None => (
+                    region.clone(),
+                    sts_endpoint.clone(),
+                    DEFAULT_MFA_SESSION_SECONDS,
+                ),
+            };
             let mode = Mode::from_env(env, false)?;
             let mut cache = Cache::new(mode, env);
             user_mfa_session(
                 &old_credentials,
                 &UserMfa {
                     profile,
-                    serial: &serial,
-                    process: process.as_deref(),
-                    region: &region,
-                    endpoint_url: &sts_endpoint,
-                    seconds: DEFAULT_MFA_SESSION_SECONDS,
+                    serial: &device.serial,
+                    process: device.process.as_deref(),
+                    region: &mfa_region,
+                    endpoint_url: &mfa_endpoint,
+                    seconds,
                 },
                 &mut mfa,
                 &mut cache,
@@ -163,9 +180,17 @@ fn no_key(profile: &str, message: String) -> Error {
     .into()
 }
 
+/// An MFA device the user's IAM calls go through.
+struct Device {
+    serial: String,
+    process: Option<String>,
+    /// The role profile it was found in, if not the user's own.
+    role: Option<String>,
+}
+
 /// The MFA device the user's IAM calls go through, and its `mfa_process`: the profile's own
 /// `mfa_serial`, else that of the first role profile whose `source_profile` it is.
-fn mfa_device(set: &ProfileSet, profile: &str) -> Option<(String, Option<String>)> {
+fn mfa_device(set: &ProfileSet, profile: &str) -> Option<Device> {
     let own = set
         .profile(profile)
         .filter(|p| p.get("mfa_serial").is_some());
@@ -176,8 +201,9 @@ fn mfa_device(set: &ProfileSet, profile: &str) -> Option<(String, Option<String>
                 && p.get("mfa_serial").is_some()
         })
     })?;
-    Some((
-        section.get("mfa_serial")?.to_string(),
-        section.get("mfa_process").map(str::to_string),
-    ))
+    Some(Device {
+        serial: section.get("mfa_serial")?.to_string(),
+        process: section.get("mfa_process").map(str::to_string),
+        role: (section.name != profile).then(|| section.name.clone()),
+    })
 }
