@@ -536,3 +536,49 @@ fn rotate_whose_new_key_sts_never_accepts_deletes_it_and_keeps_the_old_one() {
     assert_eq!(vault_key(&env, "rot"), Some(old.id.clone()));
     assert_eq!(iam_keys(&env, &setup, &user), vec![old.id.clone()]);
 }
+
+#[test]
+fn rotate_of_temporary_keys_or_with_a_bad_code_is_one_line_and_calls_nothing() {
+    let env = TestEnv::new(moto());
+    env.write_config("[profile temp]\nregion = us-east-1\n");
+    env.write_credentials("");
+    let out = assume(
+        &env,
+        &["keys", "add", "temp", "--env"],
+        &[
+            ("AWS_ACCESS_KEY_ID", "ASIATEMPORARYKEY0001"),
+            (
+                "AWS_SECRET_ACCESS_KEY",
+                "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            ),
+            ("AWS_SESSION_TOKEN", "FwoGZXIvYXdzEXAMPLETOKEN"),
+        ],
+    );
+    assert!(out.status.success(), "keys add: {}", stderr(&out));
+    for (args, code, fragment) in [
+        (&["keys", "rotate", "temp"][..], 3, "temporary"),
+        (
+            &["keys", "rotate", "temp", "--token-code", "12ab"][..],
+            2,
+            "token",
+        ),
+    ] {
+        let requests = recorded_requests(&env, || {
+            let out = assume(&env, args, &[]);
+            let problems = check_failure(&out, code, fragment);
+            assert!(
+                problems.is_empty(),
+                "{args:?}: {problems:?}: {}",
+                stderr(&out)
+            );
+        });
+        assert!(
+            requests.is_empty(),
+            "{args:?}: AWS was called: {requests:?}"
+        );
+        assert_eq!(
+            vault_key(&env, "temp").as_deref(),
+            Some("ASIATEMPORARYKEY0001")
+        );
+    }
+}
