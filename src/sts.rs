@@ -1,6 +1,6 @@
 //! The only module that talks to AWS: base credentials through aws-config's providers, then
-//! one STS AssumeRole per hop. Every failure becomes one line naming the profile, the role
-//! and what to check.
+//! one STS AssumeRole per hop; and IAM's access-key calls for `keys rotate`. Every failure
+//! becomes one line naming the profile, the role or key and what to check.
 
 use std::time::Duration;
 
@@ -32,16 +32,21 @@ pub enum AwsError {
         hint: String,
     },
     #[error(
-        "{what}: {endpoint} did not answer in time; check the network and AWS_ENDPOINT_URL_STS / endpoint_url"
+        "{what}: {endpoint} did not answer in time; check the network and {variable} / endpoint_url"
     )]
-    TimedOut { what: String, endpoint: String },
+    TimedOut {
+        what: String,
+        endpoint: String,
+        variable: &'static str,
+    },
     #[error(
-        "{what}: cannot reach {endpoint} ({detail}); check the network and AWS_ENDPOINT_URL_STS / endpoint_url"
+        "{what}: cannot reach {endpoint} ({detail}); check the network and {variable} / endpoint_url"
     )]
     Unreachable {
         what: String,
         endpoint: String,
         detail: String,
+        variable: &'static str,
     },
     #[error("{what}: {detail}")]
     Other { what: String, detail: String },
@@ -57,15 +62,60 @@ pub enum AwsError {
         kind: &'static str,
         detail: String,
     },
+    /// IAM refused an access-key call (its AccessDenied): who, what and the policy to check.
+    #[error("{0}")]
+    IamDenied(String),
+    /// CreateAccessKey refused: the user already has the two keys IAM allows.
+    #[error(
+        "profile '{profile}': IAM user {user} already has two access keys ({}), the most IAM allows; delete the one not in use (aws iam delete-access-key --access-key-id {spare} --user-name {user}) and rotate again",
+        keys.join(", ")
+    )]
+    KeyLimit {
+        profile: String,
+        user: String,
+        keys: Vec<String>,
+        /// The key that is not the profile's: the one to delete.
+        spare: String,
+    },
+    /// The new key never worked: it was deleted again and the old one kept.
+    #[error(
+        "profile '{profile}': the new access key {new_key} was not accepted by STS ({detail}); it was deleted again and {old_key} is still the profile's key"
+    )]
+    NewKeyRejected {
+        profile: String,
+        new_key: String,
+        old_key: String,
+        detail: String,
+    },
+    /// The new key is stored but the old one could not be deleted: how to delete it by hand.
+    #[error("{0}")]
+    OldKeyNotDeleted(Box<OldKeyLeft>),
     /// `whoami` found no credentials that STS accepts.
     #[error("cannot tell who you are ({why}); switch to a role first: eval \"$(assume PROFILE)\"")]
     NoIdentity { why: String },
+}
+
+/// A rotation whose new key is stored while the old one could not be deleted.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "profile '{profile}': the new access key {new_key} is stored and works, but deleting the old one failed ({detail}); delete it by hand: aws iam delete-access-key --access-key-id {old_key} --user-name {user}"
+)]
+pub struct OldKeyLeft {
+    pub profile: String,
+    pub new_key: String,
+    pub old_key: String,
+    pub user: String,
+    pub detail: String,
+    /// The class of the failed DeleteAccessKey.
+    pub class: Class,
 }
 
 impl AwsError {
     pub fn class(&self) -> Class {
         match self {
             AwsError::AccessDenied(_)
+            | AwsError::IamDenied(_)
+            | AwsError::NewKeyRejected { .. }
             | AwsError::SourceNotLoaded { .. }
             | AwsError::NoIdentity { .. } => Class::Auth,
             AwsError::Refused { code, .. }
@@ -80,6 +130,7 @@ impl AwsError {
             {
                 Class::Auth
             }
+            AwsError::OldKeyNotDeleted(left) => left.class,
             _ => Class::Sts,
         }
     }
@@ -103,9 +154,14 @@ pub struct Sts {
 
 impl Sts {
     pub fn new(plan: &Plan) -> Self {
+        Sts::at(&plan.region, plan.endpoint_url.clone())
+    }
+
+    /// A client for `region`, at `endpoint_url` when one overrides the regional endpoint.
+    pub fn at(region: &str, endpoint_url: Option<String>) -> Self {
         Sts {
-            region: Region::new(plan.region.clone()),
-            endpoint_url: plan.endpoint_url.clone(),
+            region: Region::new(region.to_string()),
+            endpoint_url,
         }
     }
 
@@ -191,6 +247,230 @@ impl Sts {
             })?;
         converted(output.credentials, profile)
     }
+
+    /// The IAM user whose long-term keys `credentials` are (GetCallerIdentity): its name.
+    pub async fn user_name(&self, credentials: Credentials, profile: &str) -> Result<String> {
+        let what = format!("profile '{profile}': asking STS whose keys these are");
+        let arn = self
+            .client(credentials)
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| call_error(e, &what, false, self))?
+            .arn
+            .unwrap_or_default();
+        // arn:aws:iam::123456789012:user/some/path/NAME
+        match arn.split_once(":user/") {
+            Some((_, path)) if !path.is_empty() => {
+                Ok(path.rsplit('/').next().unwrap_or(path).to_string())
+            }
+            _ => Err(AwsError::Other {
+                what: format!("profile '{profile}'"),
+                detail: format!(
+                    "its keys are {}, not an IAM user's: only an IAM user's access keys can be rotated",
+                    if arn.is_empty() { "unknown to STS" } else { &arn }
+                ),
+            }
+            .into()),
+        }
+    }
+
+    /// Whether a new key works: GetCallerIdentity with it, asked again while IAM propagates
+    /// it (a new key may be unknown to STS for a few seconds), for at most `KEY_PROPAGATION`.
+    pub async fn key_works(&self, credentials: Credentials, profile: &str) -> Result<()> {
+        let what = format!(
+            "profile '{profile}': checking the new key {}",
+            credentials.access_key_id()
+        );
+        let deadline = tokio::time::Instant::now() + KEY_PROPAGATION;
+        let mut pause = Duration::from_millis(250);
+        loop {
+            match self
+                .client(credentials.clone())
+                .get_caller_identity()
+                .send()
+                .await
+            {
+                Ok(_) => return Ok(()),
+                Err(SdkError::ServiceError(e))
+                    if code_and_message(e.err(), e.raw()).0 == "InvalidClientTokenId"
+                        && tokio::time::Instant::now() + pause < deadline =>
+                {
+                    crate::verbose!("the new key is not known to STS yet; asking again");
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_secs(2));
+                }
+                Err(e) => return Err(call_error(e, &what, false, self)),
+            }
+        }
+    }
+}
+
+/// How long a new access key may take to reach STS (IAM is eventually consistent).
+const KEY_PROPAGATION: Duration = Duration::from_secs(10);
+
+/// IAM's access-key calls, made as an IAM user on its own keys. IAM is global: its one
+/// endpoint (`iam.amazonaws.com`, signed for us-east-1) unless `AWS_ENDPOINT_URL_IAM`,
+/// `AWS_ENDPOINT_URL` or the profile's `services` / `endpoint_url` name another.
+pub struct Iam {
+    profile: String,
+    endpoint_url: Option<String>,
+}
+
+impl Iam {
+    pub fn new(profile: &str, endpoint_url: Option<String>) -> Self {
+        Iam {
+            profile: profile.to_string(),
+            endpoint_url,
+        }
+    }
+
+    fn client(&self, credentials: Credentials) -> aws_sdk_iam::Client {
+        let mut config = aws_sdk_iam::Config::builder()
+            .behavior_version(aws_sdk_iam::config::BehaviorVersion::latest())
+            .region(aws_sdk_iam::config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_iam::config::SharedCredentialsProvider::new(
+                credentials,
+            ))
+            .timeout_config(timeouts());
+        if let Some(url) = &self.endpoint_url {
+            config = config.endpoint_url(url);
+        }
+        aws_sdk_iam::Client::from_conf(config.build())
+    }
+
+    fn endpoint(&self) -> String {
+        self.endpoint_url
+            .clone()
+            .unwrap_or_else(|| "the IAM endpoint (iam.amazonaws.com)".into())
+    }
+
+    /// A new access key for `user` (CreateAccessKey). IAM's two-key limit is
+    /// [`AwsError::KeyLimit`], naming both keys; `current` is the profile's own.
+    pub async fn create_access_key(
+        &self,
+        credentials: Credentials,
+        user: &str,
+        current: &str,
+    ) -> Result<Credentials> {
+        let what = format!(
+            "profile '{}': creating a new access key for IAM user {user}",
+            self.profile
+        );
+        let result = self
+            .client(credentials.clone())
+            .create_access_key()
+            .user_name(user)
+            .send()
+            .await;
+        let output = match result {
+            Ok(output) => output,
+            Err(SdkError::ServiceError(e))
+                if code_and_message(e.err(), e.raw()).0 == "LimitExceeded" =>
+            {
+                let keys = self.list_access_keys(credentials, user).await?;
+                let spare = keys
+                    .iter()
+                    .find(|key| *key != current)
+                    .cloned()
+                    .unwrap_or_else(|| "ID".into());
+                return Err(AwsError::KeyLimit {
+                    profile: self.profile.clone(),
+                    user: user.to_string(),
+                    keys,
+                    spare,
+                }
+                .into());
+            }
+            Err(e) => return Err(self.error(e, &what, "iam:CreateAccessKey", user)),
+        };
+        let key = output.access_key.ok_or_else(|| AwsError::Other {
+            what: what.clone(),
+            detail: "IAM answered without the new key; check that AWS_ENDPOINT_URL_IAM / endpoint_url is a real IAM endpoint".into(),
+        })?;
+        if key.access_key_id.is_empty() || key.secret_access_key.is_empty() {
+            return Err(AwsError::Other {
+                what,
+                detail: "IAM answered a key without an id or a secret".into(),
+            }
+            .into());
+        }
+        Ok(Credentials::new(
+            key.access_key_id,
+            key.secret_access_key,
+            None,
+            None,
+            "assume-iam",
+        ))
+    }
+
+    /// The ids of `user`'s access keys (ListAccessKeys).
+    pub async fn list_access_keys(
+        &self,
+        credentials: Credentials,
+        user: &str,
+    ) -> Result<Vec<String>> {
+        let what = format!(
+            "profile '{}': listing the access keys of IAM user {user}",
+            self.profile
+        );
+        let output = self
+            .client(credentials)
+            .list_access_keys()
+            .user_name(user)
+            .send()
+            .await
+            .map_err(|e| self.error(e, &what, "iam:ListAccessKeys", user))?;
+        Ok(output
+            .access_key_metadata
+            .into_iter()
+            .filter_map(|key| key.access_key_id)
+            .collect())
+    }
+
+    /// Deletes `user`'s access key `id` (DeleteAccessKey).
+    pub async fn delete_access_key(
+        &self,
+        credentials: Credentials,
+        user: &str,
+        id: &str,
+    ) -> Result<()> {
+        let what = format!(
+            "profile '{}': deleting access key {id} of IAM user {user}",
+            self.profile
+        );
+        self.client(credentials)
+            .delete_access_key()
+            .user_name(user)
+            .access_key_id(id)
+            .send()
+            .await
+            .map_err(|e| self.error(e, &what, "iam:DeleteAccessKey", user))?;
+        Ok(())
+    }
+
+    fn error<E>(
+        &self,
+        error: SdkError<E, HttpResponse>,
+        what: &str,
+        action: &str,
+        user: &str,
+    ) -> Error
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        if let SdkError::ServiceError(service) = &error {
+            let (code, message) = code_and_message(service.err(), service.raw());
+            if code == "AccessDenied" {
+                return AwsError::IamDenied(format!(
+                    "{what}: AccessDenied: IAM user {user} may not call {action} on its own keys; allow iam:CreateAccessKey, iam:ListAccessKeys and iam:DeleteAccessKey on arn:aws:iam::*:user/${{aws:username}}, and if that policy wants MFA set mfa_serial in [profile {}] (AWS: {message})",
+                    self.profile
+                ))
+                .into();
+            }
+        }
+        transport_error(error, what, self.endpoint(), "AWS_ENDPOINT_URL_IAM")
+    }
 }
 
 /// STS's credentials as the SDK's type, refused unless whole and still valid: the SDK fills a
@@ -274,6 +554,7 @@ pub fn caller_identity(
                         what: "asking STS who you are".into(),
                         endpoint: "STS".into(),
                         detail: detail.lines().next().unwrap_or_default().to_string(),
+                        variable: "AWS_ENDPOINT_URL_STS",
                     }
                     .into(),
                 }
@@ -466,15 +747,42 @@ where
             }
             .into()
         }
+        _ => transport_error(error, what, endpoint, "AWS_ENDPOINT_URL_STS"),
+    }
+}
+
+/// One line for a call that failed on the way (or with an error code nobody expected).
+fn transport_error<E>(
+    error: SdkError<E, HttpResponse>,
+    what: &str,
+    endpoint: String,
+    variable: &'static str,
+) -> Error
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    match &error {
+        SdkError::ServiceError(service) => {
+            let (code, message) = code_and_message(service.err(), service.raw());
+            AwsError::Refused {
+                what: what.to_string(),
+                code,
+                message,
+                hint: "see the AWS message".into(),
+            }
+            .into()
+        }
         SdkError::TimeoutError(_) => AwsError::TimedOut {
             what: what.to_string(),
             endpoint,
+            variable,
         }
         .into(),
         SdkError::DispatchFailure(_) => AwsError::Unreachable {
             what: what.to_string(),
             endpoint,
             detail: DisplayErrorContext(&error).to_string(),
+            variable,
         }
         .into(),
         _ => AwsError::Other {

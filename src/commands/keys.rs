@@ -14,6 +14,8 @@ use crate::credentials::{mfa_key, role_key};
 use crate::error::{Error, Result};
 use crate::vault::{self, Keys, Vault};
 
+mod rotate;
+
 pub fn run(args: KeysArgs, env: &Env) -> Result<()> {
     match args.command {
         KeysCommand::Add(args) => add(&args, env),
@@ -697,11 +699,9 @@ fn store_and_check(vault: &mut Vault, profile: &str, keys: &Keys) -> Result<()> 
     }
 }
 
-/// Not yet: `keys rotate`.
-pub fn rotate(_args: &KeysRotateArgs, _env: &Env) -> Result<()> {
-    Err(Error::Usage(
-        "`assume keys rotate` is not yet available".into(),
-    ))
+/// `keys rotate`: see [`rotate::rotate`].
+pub fn rotate(args: &KeysRotateArgs, env: &Env) -> Result<()> {
+    rotate::rotate(&args.profile, args.token_code.clone(), env)
 }
 
 #[cfg(test)]

@@ -444,6 +444,18 @@ fn endpoint_url<'a>(
     setting: &dyn Fn(&str) -> Option<(&'a &'a Section, &'a str)>,
     env: &Env,
 ) -> Option<String> {
+    service_endpoint_url(set, setting, env, "sts")
+}
+
+/// A service's endpoint override (`service` as in a `services` section: `sts`, `iam`), in the
+/// SDKs' order: `AWS_ENDPOINT_URL_<SERVICE>`, `AWS_ENDPOINT_URL`, the profile's `services`
+/// section, the profile's `endpoint_url`.
+fn service_endpoint_url<'a>(
+    set: &ProfileSet,
+    setting: &dyn Fn(&str) -> Option<(&'a &'a Section, &'a str)>,
+    env: &Env,
+    service: &str,
+) -> Option<String> {
     let ignore = env
         .get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
         .or_else(|| setting("ignore_configured_endpoint_urls").map(|(_, v)| v.to_string()))
@@ -451,16 +463,45 @@ fn endpoint_url<'a>(
     if ignore {
         return None;
     }
-    env.get("AWS_ENDPOINT_URL_STS")
-        .or_else(|| env.get("AWS_ENDPOINT_URL"))
-        .or_else(|| {
-            let (_, services) = setting("services")?;
-            set.other_sections
-                .get(&("services".to_string(), services.to_string()))?
-                .sub_properties("sts")
-                .remove("endpoint_url")
-        })
-        .or_else(|| setting("endpoint_url").map(|(_, v)| v.to_string()))
+    env.get(&format!(
+        "AWS_ENDPOINT_URL_{}",
+        service.to_ascii_uppercase()
+    ))
+    .or_else(|| env.get("AWS_ENDPOINT_URL"))
+    .or_else(|| {
+        let (_, services) = setting("services")?;
+        set.other_sections
+            .get(&("services".to_string(), services.to_string()))?
+            .sub_properties(service)
+            .remove("endpoint_url")
+    })
+    .or_else(|| setting("endpoint_url").map(|(_, v)| v.to_string()))
+}
+
+/// Where one profile's own calls to `service` go (`keys rotate`: `iam`, `sts`), from that
+/// profile's settings alone and the environment: `None` is the service's own endpoint.
+pub fn profile_endpoint_url(
+    set: &ProfileSet,
+    profile: &str,
+    env: &Env,
+    service: &str,
+) -> Option<String> {
+    let section = set.profile(profile);
+    let section = section.as_ref();
+    let setting = |key: &str| {
+        let section = section?;
+        section.get(key).map(|value| (section, value))
+    };
+    service_endpoint_url(set, &setting, env, service)
+}
+
+/// One profile's region, from its own settings and the environment (`keys rotate`).
+pub fn profile_region(set: &ProfileSet, profile: &str, env: &Env) -> String {
+    set.profile(profile)
+        .and_then(|section| section.get("region").map(str::to_string))
+        .or_else(|| env.get("AWS_REGION"))
+        .or_else(|| env.get("AWS_DEFAULT_REGION"))
+        .unwrap_or_else(|| DEFAULT_REGION.to_string())
 }
 
 fn optional(
@@ -612,6 +653,61 @@ pub fn default_session_name(user: &str, unix_time: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_profile_endpoint_for_iam_follows_the_sdks_order() {
+        let mut set = ProfileSet::default();
+        let config = "[profile u]\nservices = local\nendpoint_url = http://profile\n\n[services local]\niam =\n  endpoint_url = http://services-iam\n\n[profile plain]\nregion = eu-west-1\n";
+        set.merge_file(super::super::FileKind::Config, "config", config)
+            .unwrap();
+        let env = |pairs: &[(&str, &str)]| Env::from_pairs(pairs.iter().copied());
+        let at = |profile: &str, vars: &[(&str, &str)]| {
+            profile_endpoint_url(&set, profile, &env(vars), "iam")
+        };
+        assert_eq!(at("u", &[]).as_deref(), Some("http://services-iam"));
+        // The services section names IAM's endpoint only: STS falls back to endpoint_url.
+        assert_eq!(
+            profile_endpoint_url(&set, "u", &env(&[]), "sts").as_deref(),
+            Some("http://profile")
+        );
+        assert_eq!(
+            at("u", &[("AWS_ENDPOINT_URL", "http://global")]).as_deref(),
+            Some("http://global")
+        );
+        assert_eq!(
+            at(
+                "u",
+                &[
+                    ("AWS_ENDPOINT_URL", "http://global"),
+                    ("AWS_ENDPOINT_URL_IAM", "http://iam")
+                ]
+            )
+            .as_deref(),
+            Some("http://iam")
+        );
+        assert_eq!(
+            at("u", &[("AWS_ENDPOINT_URL_STS", "http://sts")]).as_deref(),
+            Some("http://services-iam")
+        );
+        assert_eq!(at("plain", &[]), None);
+        assert_eq!(at("vault-only", &[]), None);
+        assert_eq!(
+            at("u", &[("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true")]),
+            None
+        );
+        assert_eq!(
+            profile_region(&set, "plain", &env(&[("AWS_REGION", "x")])),
+            "eu-west-1"
+        );
+        assert_eq!(
+            profile_region(&set, "u", &env(&[("AWS_REGION", "ap-south-1")])),
+            "ap-south-1"
+        );
+        assert_eq!(
+            profile_region(&set, "vault-only", &env(&[])),
+            DEFAULT_REGION
+        );
+    }
 
     #[test]
     fn role_arns() {

@@ -49,8 +49,21 @@ pub fn mfa_key(plan: &Plan) -> Option<String> {
         Base::Vault { access_key_id, .. } => access_key_id,
         _ => return None,
     };
-    Some(cache::key(
-        "mfa",
-        &(access_key_id, serial, &plan.region, &plan.endpoint_url),
+    Some(mfa_key_of(
+        access_key_id,
+        serial,
+        &plan.region,
+        &plan.endpoint_url,
     ))
+}
+
+/// The cache key of the MFA session of access key `access_key_id` with MFA device `serial`,
+/// made in `region` at `endpoint_url`.
+pub fn mfa_key_of(
+    access_key_id: &str,
+    serial: &str,
+    region: &str,
+    endpoint_url: &Option<String>,
+) -> String {
+    cache::key("mfa", &(access_key_id, serial, region, endpoint_url))
 }

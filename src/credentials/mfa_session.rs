@@ -34,25 +34,41 @@ pub fn obtain(
     let Some(key) = mfa_key(plan) else {
         return Ok(None);
     };
-    if let Some(session) = cache.get(&key, min_ttl)? {
-        crate::verbose!("MFA session for {serial} reused");
-        return Ok(Some(session));
-    }
-    let _lock = cache.lock(&key);
-    if let Some(session) = cache.recheck(&key, min_ttl)? {
-        return Ok(Some(session));
-    }
     let hop = &plan.hops[0];
-    let code = mfa.code(serial, &hop.profile, hop.mfa_process.as_deref())?;
-    crate::verbose!(
-        "MFA session: GetSessionToken for {serial}, {}s",
-        plan.mfa_session_seconds
-    );
-    let session = refresh.session_token(base.clone(), serial, &code)?;
-    if let Err(e) = cache.put(&key, EntryKind::MfaSession, plan.base.profile(), &session) {
+    cached_or_new(cache, &key, min_ttl, serial, plan.base.profile(), || {
+        let code = mfa.code(serial, &hop.profile, hop.mfa_process.as_deref())?;
+        crate::verbose!(
+            "MFA session: GetSessionToken for {serial}, {}s",
+            plan.mfa_session_seconds
+        );
+        refresh.session_token(base.clone(), serial, &code)
+    })
+    .map(Some)
+}
+
+/// The MFA session cached under `key` for `serial` (of the keys of `profile`), else a `new`
+/// one, made under the key's refresh lock and then cached.
+pub(super) fn cached_or_new(
+    cache: &mut Cache,
+    key: &str,
+    min_ttl: Duration,
+    serial: &str,
+    profile: &str,
+    new: impl FnOnce() -> Result<Credentials>,
+) -> Result<Credentials> {
+    if let Some(session) = cache.get(key, min_ttl)? {
+        crate::verbose!("MFA session for {serial} reused");
+        return Ok(session);
+    }
+    let _lock = cache.lock(key);
+    if let Some(session) = cache.recheck(key, min_ttl)? {
+        return Ok(session);
+    }
+    let session = new()?;
+    if let Err(e) = cache.put(key, EntryKind::MfaSession, profile, &session) {
         crate::say!("{e}");
     }
-    Ok(Some(session))
+    Ok(session)
 }
 
 /// Why a plan whose first hop wants MFA cannot use an MFA session, if it cannot:

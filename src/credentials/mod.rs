@@ -5,9 +5,10 @@ mod keys;
 mod mfa_session;
 mod refresh;
 
-pub use keys::{mfa_key, role_key};
+pub use keys::{mfa_key, mfa_key_of, role_key};
 pub use mfa_session::uses_mfa_session;
 use refresh::Refresh;
+pub use refresh::{runtime, with_spinner};
 
 use std::time::{Duration, Instant, SystemTime};
 
@@ -117,6 +118,58 @@ pub fn obtain(
         crate::say!("{e}");
     }
     Ok(credentials)
+}
+
+/// Where an IAM user's own MFA session is made and cached: its long-term keys, its MFA device
+/// and `mfa_process`, the STS region and endpoint, how long a new session lasts.
+pub struct UserMfa<'a> {
+    pub profile: &'a str,
+    pub serial: &'a str,
+    pub process: Option<&'a str>,
+    pub region: &'a str,
+    pub endpoint_url: &'a Option<String>,
+    pub seconds: u32,
+}
+
+/// The MFA session of the long-term `keys` (for calls their user's policy allows only with
+/// MFA, as `keys rotate`'s IAM calls): the one cached for that key, device, region and
+/// endpoint — the one `assume` makes for a role behind the device — else a new one
+/// (GetSessionToken with a code), then cached.
+pub fn user_mfa_session(
+    keys: &Credentials,
+    user: &UserMfa<'_>,
+    mfa: &mut Mfa,
+    cache: &mut Cache,
+    min_ttl: Duration,
+) -> Result<Credentials> {
+    let key = mfa_key_of(
+        keys.access_key_id(),
+        user.serial,
+        user.region,
+        user.endpoint_url,
+    );
+    mfa_session::cached_or_new(cache, &key, min_ttl, user.serial, user.profile, || {
+        let code = mfa.code(user.serial, user.profile, user.process)?;
+        crate::verbose!(
+            "MFA session: GetSessionToken for {}, {}s",
+            user.serial,
+            user.seconds
+        );
+        let runtime = refresh::runtime()?;
+        let sts = crate::sts::Sts::at(user.region, user.endpoint_url.clone());
+        refresh::with_spinner(
+            format!("starting an MFA session with {}", user.serial),
+            || {
+                runtime.block_on(sts.get_session_token(
+                    keys.clone(),
+                    user.profile,
+                    user.seconds,
+                    user.serial,
+                    &code,
+                ))
+            },
+        )
+    })
 }
 
 /// The credentials' expiration in RFC 3339 (UTC), if they expire.

@@ -20,13 +20,9 @@ pub struct Refresh<'a> {
 
 impl<'a> Refresh<'a> {
     pub fn new(plan: &'a Plan) -> Result<Self> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| Error::Internal(format!("cannot start the async runtime: {e}")))?;
         Ok(Refresh {
             plan,
-            runtime,
+            runtime: runtime()?,
             sts: Sts::new(plan),
         })
     }
@@ -104,9 +100,17 @@ impl<'a> Refresh<'a> {
     }
 }
 
+/// The one-thread runtime the calls to AWS run on.
+pub fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Internal(format!("cannot start the async runtime: {e}")))
+}
+
 /// A spinner on stderr while `call` runs: only on a terminal, and never while `-v` is
 /// printing (prompts are over before a call starts).
-fn with_spinner<T>(message: String, call: impl FnOnce() -> T) -> T {
+pub fn with_spinner<T>(message: String, call: impl FnOnce() -> T) -> T {
     use std::io::IsTerminal;
     if crate::message::verbose() || !std::io::stderr().is_terminal() {
         return call();

@@ -22,6 +22,7 @@ mod explain;
 mod init;
 mod keys;
 mod keys_import;
+mod keys_rotate;
 mod list;
 mod mfa;
 mod package;
