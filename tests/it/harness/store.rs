@@ -11,13 +11,14 @@
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Output, Stdio};
+use std::time::Duration;
 
 use serde_json::Value;
 
 use super::{
     RUN_TIMEOUT, StsCall, TestEnv, Tmux, Vars, assert_success, assume_bin,
     check_credential_process_json, exported_vars, files_under, moto, own_mfa_serial,
-    recorded_sts_calls, standard_config, text, unix_now,
+    recorded_sts_calls, standard_config, text, unix_now, wait_until,
 };
 
 /// `sh -c` body that makes the kernel keyring unusable for the command it then execs: run
@@ -436,6 +437,44 @@ impl OwnSecretService {
             "no Secret Service of the test's own: {}",
             std::fs::read_to_string(&log).unwrap_or_default()
         );
+        // The daemon answers before its login collection is ready for writes: the first item
+        // stored too soon comes back "result not returned". Wait (bounded) until a probe item
+        // can be stored, then remove it.
+        let stored = wait_until(Duration::from_secs(15), || {
+            let mut probe = secret_tool(
+                Some(&address),
+                &[
+                    "store",
+                    "--label",
+                    "probe",
+                    "service",
+                    "assume-probe",
+                    "username",
+                    "ready",
+                ],
+            );
+            probe
+                .stdin(Stdio::piped())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null());
+            let Ok(mut child) = probe.spawn() else {
+                return false;
+            };
+            if let Some(mut input) = child.stdin.take() {
+                let _ = input.write_all(b"x");
+            }
+            child.wait().is_ok_and(|status| status.success())
+        });
+        assert!(
+            stored,
+            "the test's own Secret Service never took an item: {}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+        let _ = secret_tool(
+            Some(&address),
+            &["clear", "service", "assume-probe", "username", "ready"],
+        )
+        .output();
         OwnSecretService {
             session,
             stdin,
