@@ -177,7 +177,8 @@ pub fn tell_config(loaded: &Loaded, profile: &str, add_config: bool) -> Result<(
     };
     match with_credential_process(&text, profile) {
         Edit::Changed(new) => {
-            write_keeping_mode(std::path::Path::new(path), new.as_bytes())?;
+            crate::config::edit::replace_file(std::path::Path::new(path), &new)
+                .map_err(|e| Error::Internal(format!("cannot write {path}: {e}")))?;
             crate::say!("added `{line}` to [profile {profile}] in {path}");
         }
         Edit::Already => crate::say!("[profile {profile}] in {path} already has `{line}`"),
@@ -274,33 +275,6 @@ pub fn with_credential_process(text: &str, profile: &str) -> Edit {
     new.push_str(newline);
     new.push_str(&text[insert_at..]);
     Edit::Changed(new)
-}
-
-/// Replaces `path` with `bytes` atomically (a file beside it, renamed over it), keeping its
-/// mode (a new file: 0600).
-fn write_keeping_mode(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
-    use std::io::Write as _;
-    let failed =
-        |e: std::io::Error| Error::Internal(format!("cannot write {}: {e}", path.display()));
-    let dir = path
-        .parent()
-        .filter(|dir| !dir.as_os_str().is_empty())
-        .unwrap_or(std::path::Path::new("."));
-    std::fs::create_dir_all(dir).map_err(failed)?;
-    let mut file = tempfile::NamedTempFile::new_in(dir).map_err(failed)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        let mode = std::fs::metadata(path).map_or(0o600, |meta| meta.permissions().mode() & 0o7777);
-        file.as_file()
-            .set_permissions(std::fs::Permissions::from_mode(mode))
-            .map_err(failed)?;
-    }
-    file.write_all(bytes)
-        .and_then(|()| file.as_file().sync_all())
-        .map_err(failed)?;
-    file.persist(path).map_err(|e| failed(e.error))?;
-    Ok(())
 }
 
 #[derive(Serialize)]

@@ -94,16 +94,31 @@ pub fn remove_static_keys(
 /// Puts `text` in place of the file at `path` (a link is followed to the file it names) so
 /// that a reader sees the old file or the new one, never a part: a temporary file in the same
 /// directory, given the old file's mode, written and synced, then renamed over it. No other
-/// copy of the old contents is made.
+/// copy of the old contents is made. A file not there yet is made 0600 (and its directory).
 pub fn replace_file(path: &Path, text: &str) -> std::io::Result<()> {
-    let target = std::fs::canonicalize(path)?;
-    let directory = target.parent().unwrap_or(Path::new("."));
-    let permissions = std::fs::metadata(&target)?.permissions();
+    let (target, permissions) = match std::fs::canonicalize(path) {
+        Ok(target) => {
+            let permissions = std::fs::metadata(&target)?.permissions();
+            (target, Some(permissions))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => (path.to_path_buf(), None),
+        Err(e) => return Err(e),
+    };
+    let directory = target
+        .parent()
+        .filter(|dir| !dir.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    if permissions.is_none() {
+        std::fs::create_dir_all(directory)?;
+    }
     let mut temporary = tempfile::Builder::new()
         .prefix(".assume-")
         .tempfile_in(directory)?;
     temporary.write_all(text.as_bytes())?;
-    temporary.as_file().set_permissions(permissions)?;
+    // NamedTempFile is made 0600, which is what a new file keeps.
+    if let Some(permissions) = permissions {
+        temporary.as_file().set_permissions(permissions)?;
+    }
     temporary.as_file().sync_all()?;
     temporary.persist(&target).map_err(|e| e.error)?;
     // The rename is only durable once the directory is.
