@@ -14,7 +14,7 @@
 
 use std::process::{Command, Stdio};
 
-use assume::config::{Env, FileKind, Overrides, Plan, ProfileSet, resolve_chain};
+use assume::config::{Env, FileKind, Overrides, Plan, ProfileSet, Resolver, resolve_chain};
 use assume::handoff::Change;
 use assume::handoff::shell::{Shell, render};
 use proptest::prelude::*;
@@ -51,6 +51,20 @@ fn pipeline(text: &str, kind: FileKind, overrides: &Overrides, env: &Env) -> Str
     let mut names: Vec<String> = set.profiles.keys().cloned().collect();
     names.push("default".into());
     names.push("missing-profile".into());
+    // `list`'s resolver shares chains between profiles; it must say what the walk of each
+    // profile says, whichever profiles it resolved before (forwards, then backwards).
+    let mut forwards = Resolver::new(&set);
+    let mut backwards = Resolver::new(&set);
+    let from_the_end: Vec<_> = names
+        .iter()
+        .rev()
+        .map(|name| backwards.resolve(name))
+        .collect();
+    for (name, backwards) in names.iter().zip(from_the_end.into_iter().rev()) {
+        let walked = resolve_chain(&set, name);
+        assert_eq!(forwards.resolve(name), walked, "resolver differs on {name}");
+        assert_eq!(backwards, walked, "resolver (backwards) differs on {name}");
+    }
     for name in &names {
         match resolve_chain(&set, name) {
             Err(e) => out.push_str(&format!("{name}: chain error: {e}\n")),
@@ -140,6 +154,10 @@ fn key() -> impl Strategy<Value = String> {
         Just("web_identity_token_file"),
         Just("credential_process"),
         Just("sso_session"),
+        Just("sso_account_id"),
+        Just("sso_role_name"),
+        Just("sso_start_url"),
+        Just("login_session"),
         Just("endpoint_url"),
         Just("services"),
         Just("sts"),

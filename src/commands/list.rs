@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::cache::{Cache, EntryKind, Mode, unix_now};
 use crate::cli::{ListArgs, Output};
-use crate::config::{Env, Loaded, Overrides};
+use crate::config::{Env, Loaded, Overrides, Resolver};
 use crate::credentials::role_key;
 use crate::error::{Error, Result};
 
@@ -36,6 +36,7 @@ pub fn run(args: &ListArgs, env: &Env) -> Result<()> {
         .map(|entry| entry.profile.as_str())
         .collect();
     let overrides = Overrides::default();
+    let mut resolver = Resolver::new(&loaded.profiles);
     let rows: Vec<Row> = loaded
         .profiles
         .profiles
@@ -47,7 +48,7 @@ pub fn run(args: &ListArgs, env: &Env) -> Result<()> {
                 .and_then(|arn| arn.split(':').nth(4))
                 .filter(|account| !account.is_empty())
                 .map(str::to_string);
-            match super::plan_of(&loaded, name, &overrides, env) {
+            match super::plan_in(&mut resolver, &loaded, name, &overrides, env) {
                 Ok(plan) => Row {
                     profile: name.clone(),
                     account,

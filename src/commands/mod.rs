@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use crate::cache::{Cache, Mode};
 use crate::cli::{ChainArgs, CredentialArgs};
-use crate::config::{ChainError, ConfigError, Env, Loaded, Overrides, Plan, resolve_chain};
+use crate::config::{ChainError, ConfigError, Env, Loaded, Overrides, Plan, Resolver};
 use crate::credentials::Source;
 use crate::error::{Error, Result};
 use crate::handoff::Role;
@@ -187,7 +187,25 @@ pub fn plan_of(
     overrides: &Overrides,
     env: &Env,
 ) -> Result<Plan, ConfigError> {
-    let resolved = resolve_chain(&loaded.profiles, name).map_err(|err| match err {
+    plan_in(
+        &mut Resolver::new(&loaded.profiles),
+        loaded,
+        name,
+        overrides,
+        env,
+    )
+}
+
+/// [`plan_of`] with a resolver that has resolved other profiles of these files already, and
+/// reuses their chains (`list`).
+pub fn plan_in<'a>(
+    resolver: &mut Resolver<'a>,
+    loaded: &'a Loaded,
+    name: &str,
+    overrides: &Overrides,
+    env: &Env,
+) -> Result<Plan, ConfigError> {
+    let resolved = resolver.resolve(name).map_err(|err| match err {
         ChainError::MissingSelected { profile } => not_found(loaded, profile),
         other => ConfigError::Chain(other),
     })?;

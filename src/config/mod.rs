@@ -10,7 +10,9 @@ pub mod plan;
 use std::collections::HashMap;
 use std::io::ErrorKind;
 
-pub use chain::{BaseProvider, ChainError, ProfileChain, RoleHop, SdkSource, resolve_chain};
+pub use chain::{
+    BaseProvider, ChainError, MAX_HOPS, ProfileChain, Resolver, RoleHop, SdkSource, resolve_chain,
+};
 pub use parse::{
     FileKind, ParseError, ProfileSet, Section, VaultEntry, is_identifier, parse_sub_properties,
 };

@@ -110,9 +110,14 @@ impl ProfileSet {
                     .entry((other.to_string(), name.to_string()))
                     .or_insert_with(|| Section::new(name)),
             };
-            for (key, value) in properties {
-                if is_identifier(&key) {
-                    target.properties.insert(key, value);
+            if target.properties.is_empty() {
+                target.properties = properties;
+                target.properties.retain(|key, _| is_identifier(key));
+            } else {
+                for (key, value) in properties {
+                    if is_identifier(&key) {
+                        target.properties.insert(key, value);
+                    }
                 }
             }
         }
@@ -149,7 +154,9 @@ pub fn is_identifier(name: &str) -> bool {
         .all(|c| c.is_ascii_alphanumeric() || "_-/.%@:+".contains(c))
 }
 
-pub(super) type RawSections<'a> = Vec<(&'a str, Vec<(String, String)>)>;
+/// Sections in the order of their first header, each with its properties (a repeated header
+/// adds to the first; a repeated key replaces the earlier value).
+pub(super) type RawSections<'a> = Vec<(&'a str, BTreeMap<String, String>)>;
 
 /// The first pass: sections and properties as written, with continuation lines folded in.
 pub(super) fn parse_raw<'a>(path: &str, text: &'a str) -> Result<RawSections<'a>, ParseError> {
@@ -175,7 +182,7 @@ pub(super) fn parse_raw<'a>(path: &str, text: &'a str) -> Result<RawSections<'a>
                 .strip_suffix(']')
                 .ok_or_else(|| error("Profile definition must end with ']'"))?;
             let position = *positions.entry(header).or_insert_with(|| {
-                sections.push((header, Vec::new()));
+                sections.push((header, BTreeMap::new()));
                 sections.len() - 1
             });
             current = Some(position);
@@ -190,8 +197,7 @@ pub(super) fn parse_raw<'a>(path: &str, text: &'a str) -> Result<RawSections<'a>
             if *is_sub_property && !line.trim_matches(WHITESPACE).is_empty() {
                 parse_property(line).map_err(|kind| error(&kind.message("sub-property")))?;
             }
-            let properties = &mut sections[section].1;
-            if let Some((_, value)) = properties.iter_mut().rev().find(|(k, _)| k == key) {
+            if let Some(value) = sections[section].1.get_mut(key) {
                 value.push('\n');
                 value.push_str(line.trim_matches(WHITESPACE));
             }
@@ -202,9 +208,7 @@ pub(super) fn parse_raw<'a>(path: &str, text: &'a str) -> Result<RawSections<'a>
             let (key, value) =
                 parse_property(line).map_err(|kind| error(&kind.message("property")))?;
             property = Some((key.clone(), value.is_empty()));
-            let properties = &mut sections[section].1;
-            properties.retain(|(k, _)| *k != key);
-            properties.push((key, value.to_string()));
+            sections[section].1.insert(key, value.to_string());
         }
     }
     Ok(sections)

@@ -18,6 +18,7 @@ pub const MAX_REGION_LENGTH: usize = 63;
 /// IAM's limits for a role ARN and a role name.
 pub const MAX_ROLE_ARN_LENGTH: usize = 2048;
 pub const MAX_ROLE_NAME_LENGTH: usize = 64;
+pub const MAX_ROLE_PATH_LENGTH: usize = 512;
 /// GetSessionToken's bounds for an IAM user, and `assume`'s default MFA session (8 h).
 pub const MFA_SESSION_RANGE: std::ops::RangeInclusive<u32> = 900..=129_600;
 pub const DEFAULT_MFA_SESSION_SECONDS: u32 = 8 * 3600;
@@ -117,12 +118,19 @@ impl Base {
 
     /// Whether these credentials are themselves a role session, so that a role assumed with
     /// them is role chaining (one hour at most). SSO, instance and container credentials are
-    /// role sessions; keys and `credential_process` output are taken to be a user's.
-    fn is_role_session(&self) -> bool {
+    /// role sessions; keys and `credential_process` output are taken to be a user's; an
+    /// `aws login` session is a role's when its ARN is an assumed role's.
+    fn is_role_session(&self, profile: &Section) -> bool {
         match self {
             Base::WebIdentity { .. } => true,
             Base::CredentialSource { source, .. } => *source != CredentialSource::Environment,
-            Base::Sdk { via, .. } => *via == SdkSource::Sso,
+            Base::Sdk { via, .. } => match via {
+                SdkSource::Sso => true,
+                SdkSource::Login => profile
+                    .get("login_session")
+                    .is_some_and(|arn| arn.contains(":assumed-role/")),
+                SdkSource::CredentialProcess => false,
+            },
             Base::Static { .. } | Base::Vault { .. } => false,
         }
     }
@@ -271,7 +279,7 @@ impl Plan {
             };
             if let Some(seconds) = duration {
                 check_duration(&profile.name, seconds)?;
-                let chained = index > 0 || base.is_role_session();
+                let chained = index > 0 || base.is_role_session(chain.base.profile());
                 if chained && seconds > ROLE_CHAINING_MAX_SECONDS {
                     notices.push(format!(
                         "profile '{}': duration {seconds}s capped to {ROLE_CHAINING_MAX_SECONDS}s, the most AWS allows for a role assumed with role credentials",
@@ -434,6 +442,11 @@ fn base_identity(set: &ProfileSet, base: &Base, profile: &Section, env: &Env) ->
             via: SdkSource::CredentialProcess,
             ..
         } => serde_json::json!(["process", profile.get("credential_process")]).to_string(),
+        // One `aws login` session per principal: the aws CLI caches it by this ARN.
+        Base::Sdk {
+            via: SdkSource::Login,
+            ..
+        } => serde_json::json!(["login", profile.get("login_session")]).to_string(),
     }
 }
 
@@ -546,8 +559,9 @@ fn sts_chars(value: &str, extra: &str) -> bool {
         .all(|c| c.is_ascii_alphanumeric() || "+=,.@-_".contains(c) || extra.contains(c))
 }
 
-/// `arn:PARTITION:iam::ACCOUNT:role/[PATH/]NAME`, within IAM's lengths: the ARN at most 2048
-/// characters, the role name at most 64.
+/// `arn:PARTITION:iam::ACCOUNT:role/[PATH/]NAME` as IAM defines them: the path `/` or `/…/`
+/// of printable ASCII (`!` to `~`) at most 512 characters, the name 1 to 64 of
+/// `A-Za-z0-9+=,.@-_`, the ARN at most 2048 characters.
 fn validate_role_arn(profile: &str, arn: &str) -> Result<String, ConfigError> {
     let parts: Vec<&str> = arn.splitn(6, ':').collect();
     let ok = arn.len() <= MAX_ROLE_ARN_LENGTH
@@ -555,23 +569,33 @@ fn validate_role_arn(profile: &str, arn: &str) -> Result<String, ConfigError> {
         if is_partition(partition)
             && account.len() == 12
             && account.chars().all(|c| c.is_ascii_digit())
-            && resource.strip_prefix("role/").is_some_and(|name| {
-                !name.is_empty()
-                    && !name.ends_with('/')
-                    && sts_chars(name, "/")
-                    && name.rsplit('/').next().is_some_and(|role| role.len() <= MAX_ROLE_NAME_LENGTH)
-            }));
+            && resource.strip_prefix("role/").is_some_and(is_role_path_and_name));
     if ok {
         Ok(arn.to_string())
     } else {
         Err(invalid(
             profile,
             format!(
-                "role_arn '{}' is not an IAM role ARN; expected arn:aws:iam::123456789012:role/NAME (at most {MAX_ROLE_ARN_LENGTH} characters, a name of at most {MAX_ROLE_NAME_LENGTH})",
+                "role_arn '{}' is not an IAM role ARN; expected arn:aws:iam::123456789012:role/[PATH/]NAME (a path of printable ASCII, at most {MAX_ROLE_PATH_LENGTH} characters; a name of 1 to {MAX_ROLE_NAME_LENGTH} letters, digits or +=,.@-_)",
                 excerpt(arn)
             ),
         ))
     }
+}
+
+/// What follows `role/` in a role ARN: `[PATH/]NAME`, the path without its leading `/`.
+fn is_role_path_and_name(rest: &str) -> bool {
+    let (inner, name) = match rest.rfind('/') {
+        Some(cut) => (&rest[..=cut], &rest[cut + 1..]),
+        None => ("", rest),
+    };
+    // The whole path is `/` + inner: `/`, or `/`, one or more printable characters, `/`.
+    let path_length = 1 + inner.len();
+    let path_ok = inner.is_empty()
+        || (path_length >= 3
+            && path_length <= MAX_ROLE_PATH_LENGTH
+            && inner.bytes().all(|b| (b'!'..=b'~').contains(&b)));
+    path_ok && (1..=MAX_ROLE_NAME_LENGTH).contains(&name.len()) && sts_chars(name, "")
 }
 
 /// `aws`, `aws-cn`, `aws-us-gov`, `aws-iso-b` …: `aws` and lower-case words joined by `-`.
@@ -714,6 +738,10 @@ mod tests {
         for good in [
             "arn:aws:iam::123456789012:role/Admin",
             "arn:aws-us-gov:iam::123456789012:role/path/to/R_1+=,.@-",
+            // IAM paths are any printable ASCII.
+            "arn:aws:iam::123456789012:role/my~path/R",
+            "arn:aws:iam::123456789012:role/a!b\"#$%&'()*/[]^`{|}/R",
+            "arn:aws:iam::123456789012:role///R",
         ] {
             assert!(validate_role_arn("p", good).is_ok(), "{good}");
         }
@@ -724,9 +752,26 @@ mod tests {
             "arn:aws:sts::123456789012:role/Admin",
             "arn:aws:iam::123456789012:role/",
             "arn:aws:iam::123456789012:role/a b",
+            "arn:aws:iam::123456789012:role/p a/R",
+            "arn:aws:iam::123456789012:role//R",
+            "arn:aws:iam::123456789012:role/path/",
+            "arn:aws:iam::123456789012:role/path/R~",
+            "arn:aws:iam::123456789012:role/p\u{e9}/R",
         ] {
             assert!(validate_role_arn("p", bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn role_arn_lengths_are_iams() {
+        let arn = |path: &str, name: &str| format!("arn:aws:iam::123456789012:role/{path}{name}");
+        let name64 = "N".repeat(64);
+        assert!(validate_role_arn("p", &arn("", &name64)).is_ok());
+        assert!(validate_role_arn("p", &arn("", &"N".repeat(65))).is_err());
+        // The path `/` + 510 characters + `/` is 512: the most IAM allows.
+        let inner = |n: usize| format!("{}/", "p".repeat(n));
+        assert!(validate_role_arn("p", &arn(&inner(510), "R")).is_ok());
+        assert!(validate_role_arn("p", &arn(&inner(511), "R")).is_err());
     }
 
     #[test]
