@@ -19,6 +19,7 @@ mod docs;
 mod endpoint;
 mod exec;
 mod explain;
+mod fidelity;
 mod init;
 mod keys;
 mod keys_import;

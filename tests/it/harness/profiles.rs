@@ -179,6 +179,9 @@ sso_role_name = Dev
 [profile via-sso]
 role_arn = arn:aws:iam::123456789012:role/Admin
 source_profile = sso-user
+[sso-session corp]
+sso_start_url = https://corp.awsapps.com/start
+sso_region = eu-west-1
 ";
 
 /// A TestEnv with [`EXPLAIN_CONFIG`] and alice's keys.
