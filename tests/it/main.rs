@@ -10,6 +10,7 @@
 
 mod harness;
 
+mod botocore;
 mod cache;
 mod clear;
 mod config;
