@@ -302,10 +302,16 @@ impl Plan {
             });
         }
         if let Base::WebIdentity {
-            profile, role_arn, ..
+            profile,
+            role_arn,
+            role_session_name,
+            ..
         } = &base
         {
             validate_role_arn(profile, role_arn)?;
+            if let Some(name) = role_session_name {
+                validate_session_name(profile, name)?;
+            }
         }
         let base_identity = base_identity(set, &base, chain.base.profile(), env);
         Ok(Plan {

@@ -491,33 +491,132 @@ const DOCUMENTED: &[Documented] = &[
         name: "a chained role's duration is capped at 3600 s",
         applies: duration_capped,
     },
-    // README (proposed), "Configuration it reads": "Any of `sso_start_url`, `sso_region`,
-    // `sso_account_id`, `sso_role_name` or `sso_session` makes a profile an SSO profile, as in
-    // the AWS SDK for Rust (botocore needs `sso_account_id` or `sso_role_name`)."
+    // README, "Where `assume` and the aws CLI differ": "What makes a profile SSO: for botocore
+    // only `sso_account_id` or `sso_role_name` (…); for `assume` any of the five `sso_*` keys,
+    // and an incomplete one is an error naming what is missing."
     Documented {
         name: "SSO recognised by any sso_* key (botocore: account id or role name)",
         applies: sso_by_any_key,
     },
-    // README (proposed): "`sso_start_url` / `sso_region` beside `sso_session` are refused, as
-    // the AWS SDK for Rust does (botocore accepts values equal to the session's)."
+    // README, "Where `assume` and the aws CLI differ": "`sso_start_url` / `sso_region` beside
+    // `sso_session`: botocore accepts them when they equal the `[sso-session]` section's;
+    // `assume` refuses them, as the SDK for Rust does."
     Documented {
         name: "sso_start_url/sso_region beside sso_session refused",
         applies: sso_keys_beside_session,
     },
-    // README (proposed): "A profile with several kinds of source credentials uses the first of
-    // credential_source, web identity, SSO, login_session, credential_process, static keys
-    // (the AWS SDK for Rust's order; botocore's differs)."
+    // README, "Where `assume` and the aws CLI differ": "Which source wins in a profile with
+    // several: botocore reads keys from the credentials file before `login_session` and
+    // `credential_process` (…); `assume` takes SSO, `login_session` and `credential_process`
+    // before static keys in either file."
     Documented {
         name: "source precedence of the AWS SDK for Rust",
         applies: rust_sdk_precedence,
     },
-    // README (proposed), "Commands": "`explain` shows the chain without loading the base
-    // credentials: a `credential_source` with nothing to give fails only when assuming."
+    // README, "Where `assume` and the aws CLI differ": "`explain` shows the chain without
+    // loading the source credentials: a `credential_source` with nothing to give fails only
+    // when a command assumes the role."
     Documented {
         name: "explain does not load credential_source",
         applies: credential_source_not_loaded,
     },
+    // README, "Where `assume` and the aws CLI differ": "`source_profile` naming its own
+    // profile takes that profile's own source, whatever it is (…), as the SDK for Rust does;
+    // botocore allows only static keys there and reports an infinite loop otherwise."
+    Documented {
+        name: "self-reference with a source other than static keys",
+        applies: self_reference_with_other_source,
+    },
+    // README, "Where `assume` and the aws CLI differ": "A profile with `role_arn` and
+    // `source_profile` is a role: its `sso_*` keys are not read (as in the SDK for Rust);
+    // botocore still checks the `sso_session` (SSO token) settings they name."
+    Documented {
+        name: "sso_* keys of a role profile are not read",
+        applies: sso_keys_of_a_role_profile,
+    },
+    // README, "Where `assume` and the aws CLI differ": "In a source profile (any but the
+    // first of a chain) static keys win over all the rest, as in every SDK's conformance
+    // suite; botocore goes through its order there too."
+    Documented {
+        name: "a source profile's static keys win",
+        applies: static_keys_of_a_source_profile_win,
+    },
+    // README, "Where `assume` and the aws CLI differ": "`credential_source` in a profile that
+    // is not a role (no `role_arn`, or web identity) is that profile's source for the SDK for
+    // Rust (and `assume`), and an unknown value is refused; botocore reads it only in a role."
+    Documented {
+        name: "credential_source without role_arn is read",
+        applies: credential_source_without_role_arn,
+    },
+    // README, "Where `assume` and the aws CLI differ": "A role profile with only one of the two
+    // keys stays a role (the SDK for Rust); botocore refuses the partial keys."
+    Documented {
+        name: "partial keys beside role_arn are not read",
+        applies: partial_keys_of_a_role_profile,
+    },
 ];
+
+fn partial_keys_of_a_role_profile(case: &Case, assume: &Outcome, botocore: &Outcome) -> bool {
+    !is_error(assume)
+        && error_text(botocore).contains("Partial credentials")
+        && case.keys.values().any(|keys| {
+            has(keys, "role_arn")
+                && has(keys, "aws_access_key_id") != has(keys, "aws_secret_access_key")
+        })
+}
+
+fn static_keys_of_a_source_profile_win(case: &Case, assume: &Outcome, botocore: &Outcome) -> bool {
+    let Some(keys) = assume["source"]["profile"]
+        .as_str()
+        .filter(|p| *p != case.profile)
+        .and_then(|p| case.profile_keys(p))
+    else {
+        return false;
+    };
+    assume["source"]["kind"] == "static"
+        && families(keys) + usize::from(has(keys, "role_arn")) >= 2
+        && (is_error(botocore) || botocore["source"] != assume["source"])
+}
+
+fn credential_source_without_role_arn(case: &Case, assume: &Outcome, botocore: &Outcome) -> bool {
+    let message = error_text(assume);
+    !is_error(botocore)
+        && message.contains("credential_source '")
+        && message.contains("is not supported")
+        && case.keys.values().any(|keys| {
+            has(keys, "credential_source")
+                && (!has(keys, "role_arn") || has(keys, "web_identity_token_file"))
+                && keys
+                    .get("credential_source")
+                    .is_some_and(|v| message.contains(&format!("'{v}'")))
+        })
+}
+
+fn self_reference_with_other_source(case: &Case, assume: &Outcome, botocore: &Outcome) -> bool {
+    let Some(keys) = assume["source"]["profile"]
+        .as_str()
+        .and_then(|p| case.profile_keys(p).map(|keys| (p, keys)))
+    else {
+        return false;
+    };
+    let (profile, keys) = keys;
+    !is_error(assume)
+        && error_text(botocore).contains("InfiniteLoopConfigError")
+        && keys.get("source_profile").map(String::as_str) == Some(profile)
+        && assume["source"]["kind"] != "static"
+}
+
+fn sso_keys_of_a_role_profile(case: &Case, assume: &Outcome, botocore: &Outcome) -> bool {
+    !is_error(assume)
+        && ["sso_session", "SSO token provider"]
+            .iter()
+            .any(|phrase| error_text(botocore).contains(phrase))
+        && case.keys.values().any(|keys| {
+            has(keys, "role_arn")
+                && has(keys, "source_profile")
+                && SSO_KEYS.iter().any(|k| has(keys, k))
+        })
+}
 
 fn refuses_invalid_value(case: &Case, assume: &Outcome, botocore: &Outcome) -> bool {
     let message = error_text(assume);
