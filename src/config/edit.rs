@@ -29,7 +29,7 @@ pub fn remove_static_keys(
     text: &str,
     profiles: &[&str],
 ) -> Result<String, ParseError> {
-    let raw = parse_raw(path, text)?;
+    let raw = parse_raw(path, text, None)?;
     // `[profile default]` anywhere in the config file makes the SDKs ignore `[default]`.
     let prefixed_default = kind == FileKind::Config
         && raw
@@ -71,7 +71,9 @@ pub fn remove_static_keys(
             !removing
         } else {
             removing = match parse_property(content) {
-                Ok((key, _)) => in_target && STATIC_KEYS.contains(&key.as_str()),
+                Ok((key, _)) => {
+                    in_target && STATIC_KEYS.contains(&key.to_ascii_lowercase().as_str())
+                }
                 Err(_) => false,
             };
             !removing

@@ -154,7 +154,7 @@ impl Loaded {
             (FileKind::Credentials, &locations.credentials),
         ] {
             if let Some(text) = read_file(path)? {
-                profiles.merge_file(kind, path, &text)?;
+                profiles.merge_text(kind, path, text)?;
             }
         }
         // The vault's profiles: a static-keys source each, with a section of its own even

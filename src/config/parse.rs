@@ -4,9 +4,26 @@
 //! which `explain`, `list` and the conformance suite need.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 pub(super) const WHITESPACE: &[char] = &[' ', '\t'];
 pub(super) const COMMENT: &[char] = &['#', ';'];
+
+/// `text` without the spaces and tabs around it (byte by byte: the fast path of every line).
+pub(super) fn trim(text: &str) -> &str {
+    let is_blank = |b: &u8| *b == b' ' || *b == b'\t';
+    let bytes = text.as_bytes();
+    let start = bytes
+        .iter()
+        .position(|b| !is_blank(b))
+        .unwrap_or(bytes.len());
+    let end = bytes
+        .iter()
+        .rposition(|b| !is_blank(b))
+        .map_or(start, |end| end + 1);
+    // Spaces and tabs are ASCII, so both ends are character boundaries.
+    &text[start..end]
+}
 
 /// Which of the two files a text came from: they name their sections differently.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,25 +47,24 @@ pub struct ParseError {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Section {
     pub name: String,
-    pub properties: BTreeMap<String, String>,
+    pub properties: Properties,
 }
 
 impl Section {
     pub(crate) fn new(name: &str) -> Self {
         Section {
             name: name.to_string(),
-            properties: BTreeMap::new(),
+            properties: Properties::default(),
         }
     }
 
     /// A property by name, case-insensitively, as the SDKs look them up.
     pub fn get(&self, key: &str) -> Option<&str> {
-        let value = if key.bytes().any(|b| b.is_ascii_uppercase()) {
+        if key.bytes().any(|b| b.is_ascii_uppercase()) {
             self.properties.get(&key.to_ascii_lowercase())
         } else {
             self.properties.get(key)
-        };
-        value.map(String::as_str)
+        }
     }
 
     /// The sub-properties of a property written as `key =` followed by indented `sub = value` lines.
@@ -56,6 +72,180 @@ impl Section {
         self.get(key).map(parse_sub_properties).unwrap_or_default()
     }
 }
+
+/// A key or a value: where it is in the text of the file it was read from (shared by every
+/// section of that file, so that reading a file allocates per section, not per value), or, when
+/// it is not written so in the file (a lower-cased key, a value with continuation lines), a
+/// string of its own.
+#[derive(Clone)]
+pub struct Text(Repr);
+
+#[derive(Clone)]
+enum Repr {
+    In {
+        file: Arc<String>,
+        start: u32,
+        end: u32,
+    },
+    Own(String),
+}
+
+impl Text {
+    pub fn as_str(&self) -> &str {
+        match &self.0 {
+            Repr::In { file, start, end } => &file[*start as usize..*end as usize],
+            Repr::Own(text) => text,
+        }
+    }
+
+    /// `part`, a slice of `file`'s text, by position.
+    fn within(file: &Arc<String>, part: &str) -> Text {
+        let start = part.as_ptr() as usize - file.as_ptr() as usize;
+        // Files are at most `MAX_FILE_BYTES`, so positions fit.
+        Text(Repr::In {
+            file: Arc::clone(file),
+            start: start as u32,
+            end: (start + part.len()) as u32,
+        })
+    }
+
+    /// Appends a continuation line (`\n` + `line`).
+    fn push_line(&mut self, line: &str) {
+        let mut text = match std::mem::replace(&mut self.0, Repr::Own(String::new())) {
+            Repr::Own(text) => text,
+            shared @ Repr::In { .. } => Text(shared).as_str().to_string(),
+        };
+        text.push('\n');
+        text.push_str(line);
+        self.0 = Repr::Own(text);
+    }
+}
+
+impl From<String> for Text {
+    fn from(text: String) -> Self {
+        Text(Repr::Own(text))
+    }
+}
+
+impl std::ops::Deref for Text {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl PartialEq for Text {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for Text {}
+
+impl std::fmt::Debug for Text {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+/// A section's properties: sorted by key, each key once.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Properties(Vec<(Text, Text)>);
+
+impl Properties {
+    /// From properties in the order written: a key written again replaces the earlier value.
+    fn from_written(mut written: Vec<(Text, Text)>) -> Self {
+        // A stable sort keeps a key's values in the order written; the last one is kept.
+        written.sort_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
+        written.dedup_by(|later, kept| {
+            let same = later.0 == kept.0;
+            if same {
+                std::mem::swap(&mut later.1, &mut kept.1);
+            }
+            same
+        });
+        Properties(written)
+    }
+
+    fn position(&self, key: &str) -> Result<usize, usize> {
+        self.0.binary_search_by(|(k, _)| k.as_str().cmp(key))
+    }
+
+    pub fn get(&self, key: &str) -> Option<&str> {
+        let index = self.position(key).ok()?;
+        Some(self.0[index].1.as_str())
+    }
+
+    /// Sets `key` (lower case) to `value`.
+    pub fn insert(&mut self, key: String, value: String) {
+        match self.position(&key) {
+            Ok(index) => self.0[index].1 = value.into(),
+            Err(index) => self.0.insert(index, (key.into(), value.into())),
+        }
+    }
+
+    pub fn remove(&mut self, key: &str) -> Option<String> {
+        let index = self.position(key).ok()?;
+        Some(self.0.remove(index).1.to_string())
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Keys and values, by key.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    /// `later`'s properties over these (the credentials file over the config file).
+    fn merge(&mut self, later: Properties) {
+        if self.0.is_empty() {
+            *self = later;
+        } else {
+            let mut all = std::mem::take(&mut self.0);
+            all.extend(later.0);
+            *self = Properties::from_written(all);
+        }
+    }
+}
+
+impl<'a> IntoIterator for &'a Properties {
+    type Item = (&'a str, &'a str);
+    type IntoIter = Box<dyn Iterator<Item = (&'a str, &'a str)> + 'a>;
+    fn into_iter(self) -> Self::IntoIter {
+        Box::new(self.iter())
+    }
+}
+
+impl FromIterator<(String, String)> for Properties {
+    fn from_iter<I: IntoIterator<Item = (String, String)>>(iter: I) -> Self {
+        Properties::from_written(
+            iter.into_iter()
+                .map(|(k, v)| (Text::from(k), Text::from(v)))
+                .collect(),
+        )
+    }
+}
+
+impl std::fmt::Debug for Properties {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
+impl serde::Serialize for Properties {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.iter())
+    }
+}
+
+/// The largest file read: positions in it are 32-bit.
+pub const MAX_FILE_BYTES: usize = u32::MAX as usize;
 
 /// Both files, merged: profiles, `sso-session` sections and any other prefixed section
 /// (`[services NAME]`), keyed by name.
@@ -83,11 +273,29 @@ impl ProfileSet {
 
     /// Parses `text` and merges it in; credentials merged after config win on duplicate keys.
     pub fn merge_file(&mut self, kind: FileKind, path: &str, text: &str) -> Result<(), ParseError> {
-        let raw = parse_raw(path, text)?;
+        self.merge_text(kind, path, text.to_string())
+    }
+
+    /// [`ProfileSet::merge_file`] of a text read for it, which the sections then share.
+    pub fn merge_text(
+        &mut self,
+        kind: FileKind,
+        path: &str,
+        text: String,
+    ) -> Result<(), ParseError> {
+        if text.len() > MAX_FILE_BYTES {
+            return Err(ParseError {
+                path: path.to_string(),
+                line: 0,
+                message: "the file is larger than 4 GiB".into(),
+            });
+        }
+        let file = Arc::new(text);
+        let raw = parse_raw(path, &file, Some(&file))?;
         let prefixed_default = raw
             .iter()
             .any(|(header, _)| section_key(header) == (Some(PROFILE), DEFAULT));
-        for (header, properties) in raw {
+        for (header, written) in raw {
             let (prefix, name) = section_key(header);
             if !section_is_valid(kind, prefix, name) {
                 continue;
@@ -110,16 +318,9 @@ impl ProfileSet {
                     .entry((other.to_string(), name.to_string()))
                     .or_insert_with(|| Section::new(name)),
             };
-            if target.properties.is_empty() {
-                target.properties = properties;
-                target.properties.retain(|key, _| is_identifier(key));
-            } else {
-                for (key, value) in properties {
-                    if is_identifier(&key) {
-                        target.properties.insert(key, value);
-                    }
-                }
-            }
+            let mut properties = Properties::from_written(written);
+            properties.0.retain(|(key, _)| is_identifier(key));
+            target.properties.merge(properties);
         }
         Ok(())
     }
@@ -131,9 +332,9 @@ pub(super) const DEFAULT: &str = "default";
 
 /// `profile foo` → (Some("profile"), "foo"); `foo` → (None, "foo").
 pub(super) fn section_key(header: &str) -> (Option<&str>, &str) {
-    let header = header.trim_matches(WHITESPACE);
-    match header.split_once(WHITESPACE) {
-        Some((prefix, name)) => (Some(prefix.trim()), name.trim()),
+    let header = trim(header);
+    match header.bytes().position(|b| b == b' ' || b == b'\t') {
+        Some(cut) => (Some(header[..cut].trim()), header[cut + 1..].trim()),
         None => (None, header.trim()),
     }
 }
@@ -154,25 +355,40 @@ pub fn is_identifier(name: &str) -> bool {
         .all(|c| c.is_ascii_alphanumeric() || "_-/.%@:+".contains(c))
 }
 
-/// Sections in the order of their first header, each with its properties (a repeated header
-/// adds to the first; a repeated key replaces the earlier value).
-pub(super) type RawSections<'a> = Vec<(&'a str, BTreeMap<String, String>)>;
+/// Sections in the order of their first header, each with its properties as written (a
+/// repeated header adds to the first).
+pub(super) type RawSections<'a> = Vec<(&'a str, Vec<(Text, Text)>)>;
 
 /// The first pass: sections and properties as written, with continuation lines folded in.
-pub(super) fn parse_raw<'a>(path: &str, text: &'a str) -> Result<RawSections<'a>, ParseError> {
+/// With `file` (the text itself, shared), keys and values point into it; without, they are
+/// not kept (`edit` wants only the sections).
+pub(super) fn parse_raw<'a>(
+    path: &str,
+    text: &'a str,
+    file: Option<&Arc<String>>,
+) -> Result<RawSections<'a>, ParseError> {
     let mut sections: RawSections<'a> = Vec::new();
     // Where each header's section is in `sections` (a file may repeat a header).
-    let mut positions: std::collections::HashMap<&'a str, usize> = Default::default();
-    // Index of the current section, and of the property a continuation line extends.
+    let mut positions: rustc_hash::FxHashMap<&'a str, usize> = Default::default();
+    // Index of the current section, and of the property a continuation line extends (in
+    // that section's list) with whether it has sub-properties.
     let mut current: Option<usize> = None;
-    let mut property: Option<(String, bool)> = None;
+    let mut property: Option<(usize, bool)> = None;
+    let text_of = |part: &str, lower: bool| -> Option<Text> {
+        let file = file?;
+        Some(if lower && part.bytes().any(|b| b.is_ascii_uppercase()) {
+            Text::from(part.to_ascii_lowercase())
+        } else {
+            Text::within(file, part)
+        })
+    };
     for (index, line) in text.lines().enumerate() {
         let error = |message: &str| ParseError {
             path: path.to_string(),
             line: index + 1,
             message: message.to_string(),
         };
-        if line.trim_matches(WHITESPACE).is_empty() || line.starts_with(COMMENT) {
+        if line.starts_with(COMMENT) || trim(line).is_empty() {
             continue;
         }
         if line.starts_with('[') {
@@ -182,7 +398,7 @@ pub(super) fn parse_raw<'a>(path: &str, text: &'a str) -> Result<RawSections<'a>
                 .strip_suffix(']')
                 .ok_or_else(|| error("Profile definition must end with ']'"))?;
             let position = *positions.entry(header).or_insert_with(|| {
-                sections.push((header, BTreeMap::new()));
+                sections.push((header, Vec::new()));
                 sections.len() - 1
             });
             current = Some(position);
@@ -191,15 +407,14 @@ pub(super) fn parse_raw<'a>(path: &str, text: &'a str) -> Result<RawSections<'a>
             let Some(section) = current else {
                 return Err(error("Expected a profile definition"));
             };
-            let Some((key, is_sub_property)) = &property else {
+            let Some((at, is_sub_property)) = property else {
                 return Err(error("Expected a property definition, found continuation"));
             };
-            if *is_sub_property && !line.trim_matches(WHITESPACE).is_empty() {
+            if is_sub_property && !trim(line).is_empty() {
                 parse_property(line).map_err(|kind| error(&kind.message("sub-property")))?;
             }
-            if let Some(value) = sections[section].1.get_mut(key) {
-                value.push('\n');
-                value.push_str(line.trim_matches(WHITESPACE));
+            if let Some((_, value)) = sections[section].1.get_mut(at) {
+                value.push_line(trim(line));
             }
         } else {
             let Some(section) = current else {
@@ -207,8 +422,11 @@ pub(super) fn parse_raw<'a>(path: &str, text: &'a str) -> Result<RawSections<'a>
             };
             let (key, value) =
                 parse_property(line).map_err(|kind| error(&kind.message("property")))?;
-            property = Some((key.clone(), value.is_empty()));
-            sections[section].1.insert(key, value.to_string());
+            let properties = &mut sections[section].1;
+            property = Some((properties.len(), value.is_empty()));
+            if let (Some(key), Some(value)) = (text_of(key, true), text_of(value, false)) {
+                properties.push((key, value));
+            }
         }
     }
     Ok(sections)
@@ -232,26 +450,34 @@ impl PropertyError {
     }
 }
 
-pub(super) fn parse_property(line: &str) -> Result<(String, &str), PropertyError> {
+/// `key = value` → (`key`, `value`), as written (the caller lower-cases the key).
+pub(super) fn parse_property(line: &str) -> Result<(&str, &str), PropertyError> {
     let line = strip_comment(line, true);
     let (key, value) = line.split_once('=').ok_or(PropertyError::NoEquals)?;
-    let key = key.trim_matches(WHITESPACE);
+    let key = trim(key);
     if key.is_empty() {
         return Err(PropertyError::NoName);
     }
-    Ok((key.to_ascii_lowercase(), value.trim_matches(WHITESPACE)))
+    Ok((key, trim(value)))
 }
 
 /// Cuts a `#` or `;` comment. In property lines only one preceded by whitespace starts a
 /// comment (`value;x` keeps its `;x`); in section headers any does.
 pub(super) fn strip_comment(line: &str, needs_whitespace: bool) -> &str {
-    let line = line.trim_matches(WHITESPACE);
-    let mut previous_is_space = false;
-    for (index, c) in line.char_indices() {
-        if COMMENT.contains(&c) && (previous_is_space || !needs_whitespace) {
-            return line[..index].trim_matches(WHITESPACE);
+    let line = trim(line);
+    // `#` and `;` are ASCII: their byte positions are character boundaries.
+    let markers = line
+        .bytes()
+        .enumerate()
+        .filter(|(_, b)| *b == b'#' || *b == b';');
+    for (index, _) in markers {
+        let previous_is_space = line[..index]
+            .chars()
+            .next_back()
+            .is_some_and(char::is_whitespace);
+        if previous_is_space || !needs_whitespace {
+            return trim(&line[..index]);
         }
-        previous_is_space = c.is_whitespace();
     }
     line
 }
@@ -261,12 +487,7 @@ pub fn parse_sub_properties(value: &str) -> BTreeMap<String, String> {
     value
         .split('\n')
         .filter_map(|line| line.split_once('='))
-        .map(|(k, v)| {
-            (
-                k.trim_matches(WHITESPACE).to_ascii_lowercase(),
-                v.trim_matches(WHITESPACE).to_string(),
-            )
-        })
+        .map(|(k, v)| (trim(k).to_ascii_lowercase(), trim(v).to_string()))
         .collect()
 }
 
@@ -298,6 +519,52 @@ mod tests {
         let set = parse("[services local]\nsts =\n  endpoint_url = http://x\n");
         let section = &set.other_sections[&("services".into(), "local".into())];
         assert_eq!(section.sub_properties("sts")["endpoint_url"], "http://x");
+    }
+
+    #[test]
+    fn a_key_written_again_wins_and_takes_its_continuation_lines() {
+        let set = parse(
+            "[profile a]\nregion = one\nsts =\n  x = 1\nregion = two\nsts =\n  y = 2\n  z = 3\n[profile a]\nRegion = three\n",
+        );
+        let a = set.profile("a").expect("a");
+        assert_eq!(a.get("region"), Some("three"));
+        assert_eq!(a.get("sts"), Some("\ny = 2\nz = 3"));
+        assert_eq!(a.properties.len(), 2);
+    }
+
+    #[test]
+    fn the_credentials_file_wins_key_by_key() {
+        let mut set = parse("[profile a]\nregion = eu-west-1\naws_access_key_id = FROM_CONFIG\n");
+        set.merge_file(
+            FileKind::Credentials,
+            "credentials",
+            "[a]\naws_access_key_id = FROM_CREDENTIALS\naws_secret_access_key = s\n",
+        )
+        .expect("parses");
+        let a = set.profile("a").expect("a");
+        let keys: Vec<(&str, &str)> = a.properties.iter().collect();
+        assert_eq!(
+            keys,
+            [
+                ("aws_access_key_id", "FROM_CREDENTIALS"),
+                ("aws_secret_access_key", "s"),
+                ("region", "eu-west-1")
+            ]
+        );
+    }
+
+    #[test]
+    fn a_section_of_many_keys_is_sorted_once_and_found() {
+        let mut config = String::from("[profile wide]\n");
+        for n in (0..100_000).rev() {
+            config.push_str(&format!("key_{n} = {n}\n"));
+        }
+        let set = parse(&config);
+        let wide = set.profile("wide").expect("wide");
+        assert_eq!(wide.properties.len(), 100_000);
+        assert_eq!(wide.get("key_0"), Some("0"));
+        assert_eq!(wide.get("KEY_99999"), Some("99999"));
+        assert_eq!(wide.get("key_100000"), None);
     }
 
     #[test]

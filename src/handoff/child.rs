@@ -189,7 +189,7 @@ fn child_config(set: &ProfileSet, chain: &[&str]) -> String {
         }
         text.push_str(&format!("[{header}]\n"));
         for (key, value) in &section.properties {
-            if !SECRETS.contains(&key.as_str()) {
+            if !SECRETS.contains(&key) {
                 property(&mut text, key, value);
             }
         }
