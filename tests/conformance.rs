@@ -3,8 +3,6 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::collections::BTreeMap;
-
 use assume::config::{
     BaseProvider, ChainError, Env, FileKind, Os, ProfileSet, Resolver, Section, home_dir, locate,
     resolve_chain, selected_profile,
@@ -17,9 +15,9 @@ fn suite(name: &str) -> Value {
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
-fn sections_json(sections: &BTreeMap<String, Section>) -> Value {
+fn sections_json<'a>(sections: impl IntoIterator<Item = (&'a String, &'a Section)>) -> Value {
     sections
-        .iter()
+        .into_iter()
         .map(|(name, section)| (name.clone(), json!(section.properties)))
         .collect::<serde_json::Map<_, _>>()
         .into()
@@ -55,7 +53,7 @@ fn profile_parser_suite() {
             (Ok(()), Some(expected)) => failures.push(format!("{name}: expected error {expected}")),
             (Ok(()), None) => {
                 let config = &output["config"];
-                let profiles = sections_json(&set.profiles);
+                let profiles = sections_json(set.profiles.iter());
                 if profiles != config["profiles"] {
                     failures.push(format!(
                         "{name}: profiles {profiles} != {}",

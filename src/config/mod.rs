@@ -135,7 +135,9 @@ pub fn selected_profile(explicit: Option<&str>, env: &Env) -> String {
 /// The parsed, merged files and where they were found.
 #[derive(Debug, Clone)]
 pub struct Loaded {
-    pub profiles: ProfileSet,
+    /// Never freed: a command loads the files once and ends soon after, and freeing a
+    /// million sections at exit costs more than reading them did.
+    pub profiles: std::mem::ManuallyDrop<ProfileSet>,
     pub locations: Locations,
 }
 
@@ -160,10 +162,7 @@ impl Loaded {
         // The vault's profiles: a static-keys source each, with a section of its own even
         // when the files have none.
         for (name, listed) in crate::vault::index(env) {
-            profiles
-                .profiles
-                .entry(name.clone())
-                .or_insert_with(|| Section::new(&name));
+            profiles.profiles.entry(&name);
             profiles.vault.insert(
                 name,
                 VaultEntry {
@@ -173,7 +172,7 @@ impl Loaded {
             );
         }
         Ok(Loaded {
-            profiles,
+            profiles: std::mem::ManuallyDrop::new(profiles),
             locations,
         })
     }

@@ -244,6 +244,67 @@ impl serde::Serialize for Properties {
     }
 }
 
+/// The profiles, by name: a hash table (a config of a million profiles is read without a
+/// million ordered inserts), listed in name order when listed.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Profiles(rustc_hash::FxHashMap<String, Section>);
+
+impl Profiles {
+    pub fn get(&self, name: &str) -> Option<&Section> {
+        self.0.get(name)
+    }
+
+    pub fn get_mut(&mut self, name: &str) -> Option<&mut Section> {
+        self.0.get_mut(name)
+    }
+
+    pub fn contains_key(&self, name: &str) -> bool {
+        self.0.contains_key(name)
+    }
+
+    pub fn insert(&mut self, name: String, section: Section) -> Option<Section> {
+        self.0.insert(name, section)
+    }
+
+    /// The profile `name`, made empty if there is none.
+    pub fn entry(&mut self, name: &str) -> &mut Section {
+        self.0
+            .entry(name.to_string())
+            .or_insert_with(|| Section::new(name))
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Every profile, in name order.
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &Section)> {
+        let mut all: Vec<(&String, &Section)> = self.0.iter().collect();
+        all.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        all.into_iter()
+    }
+
+    /// Every profile, in name order.
+    pub fn values(&self) -> impl Iterator<Item = &Section> {
+        self.iter().map(|(_, section)| section)
+    }
+
+    /// Every profile's name, in order.
+    pub fn keys(&self) -> impl Iterator<Item = &String> {
+        self.iter().map(|(name, _)| name)
+    }
+}
+
+impl std::fmt::Debug for Profiles {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
 /// The largest file read: positions in it are 32-bit.
 pub const MAX_FILE_BYTES: usize = u32::MAX as usize;
 
@@ -251,7 +312,7 @@ pub const MAX_FILE_BYTES: usize = u32::MAX as usize;
 /// (`[services NAME]`), keyed by name.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ProfileSet {
-    pub profiles: BTreeMap<String, Section>,
+    pub profiles: Profiles,
     pub sso_sessions: BTreeMap<String, Section>,
     /// `(prefix, name)` → section, e.g. `("services", "local")`.
     pub other_sections: BTreeMap<(String, String), Section>,
@@ -295,6 +356,7 @@ impl ProfileSet {
         let prefixed_default = raw
             .iter()
             .any(|(header, _)| section_key(header) == (Some(PROFILE), DEFAULT));
+        self.profiles.0.reserve(raw.len());
         for (header, written) in raw {
             let (prefix, name) = section_key(header);
             if !section_is_valid(kind, prefix, name) {
@@ -305,10 +367,7 @@ impl ProfileSet {
                 continue;
             }
             let target = match prefix {
-                None | Some(PROFILE) => self
-                    .profiles
-                    .entry(name.to_string())
-                    .or_insert_with(|| Section::new(name)),
+                None | Some(PROFILE) => self.profiles.entry(name),
                 Some(SSO_SESSION) => self
                     .sso_sessions
                     .entry(name.to_string())
