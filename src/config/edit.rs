@@ -403,7 +403,7 @@ mod tests {
 
     fn without_keys(mut set: ProfileSet, profiles: &[&str]) -> ProfileSet {
         for name in profiles {
-            if let Some(section) = set.profiles.get_mut(*name) {
+            if let Some(section) = set.profiles.get_mut(name) {
                 for key in STATIC_KEYS {
                     section.properties.remove(key);
                 }

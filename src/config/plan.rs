@@ -598,8 +598,7 @@ fn is_role_path_and_name(rest: &str) -> bool {
     // The whole path is `/` + inner: `/`, or `/`, one or more printable characters, `/`.
     let path_length = 1 + inner.len();
     let path_ok = inner.is_empty()
-        || (path_length >= 3
-            && path_length <= MAX_ROLE_PATH_LENGTH
+        || ((3..=MAX_ROLE_PATH_LENGTH).contains(&path_length)
             && inner.bytes().all(|b| (b'!'..=b'~').contains(&b)));
     path_ok && (1..=MAX_ROLE_NAME_LENGTH).contains(&name.len()) && sts_chars(name, "")
 }
