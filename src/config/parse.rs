@@ -176,14 +176,6 @@ impl Properties {
         Some(self.0[index].1.as_str())
     }
 
-    /// Sets `key` (lower case) to `value`.
-    pub fn insert(&mut self, key: String, value: String) {
-        match self.position(&key) {
-            Ok(index) => self.0[index].1 = value.into(),
-            Err(index) => self.0.insert(index, (key.into(), value.into())),
-        }
-    }
-
     pub fn remove(&mut self, key: &str) -> Option<String> {
         let index = self.position(key).ok()?;
         Some(self.0.remove(index).1.to_string())
