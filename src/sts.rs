@@ -13,7 +13,7 @@ use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_types::error::display::DisplayErrorContext;
 
-use crate::config::{Base, CredentialSource, Hop, Plan};
+use crate::config::{Base, CredentialSource, Hop, Plan, SdkSource};
 use crate::error::{Class, Error, Result};
 
 /// What went wrong talking to AWS. [`AwsError::class`] says whether it was the credentials
@@ -56,10 +56,12 @@ pub enum AwsError {
     )]
     Incomplete { profile: String, what: String },
     /// The source credentials (credential_process, SSO, web identity, …) could not be loaded.
-    #[error("profile '{profile}': could not load its {kind} credentials: {detail}")]
+    #[error("profile '{profile}': could not load its {kind} credentials{next}: {detail}")]
     SourceNotLoaded {
         profile: String,
-        kind: &'static str,
+        kind: String,
+        /// What to do about it, when there is one thing to do (`; run aws sso login …`).
+        next: String,
         detail: String,
     },
     /// IAM refused an access-key call (its AccessDenied): who, what and the policy to check.
@@ -611,10 +613,23 @@ pub async fn base_credentials(plan: &Plan) -> Result<Credentials> {
                 .build(),
         ),
     };
+    let profile = plan.base.profile();
+    let (kind, next) = match &plan.base {
+        Base::Sdk { via, .. } => (
+            via.to_string(),
+            match via {
+                SdkSource::Sso => format!("; sign in with `aws sso login --profile {profile}`"),
+                SdkSource::Login => format!("; sign in with `aws login --profile {profile}`"),
+                SdkSource::CredentialProcess => String::new(),
+            },
+        ),
+        other => (other.kind().to_string(), String::new()),
+    };
     provider.provide_credentials().await.map_err(|e| {
         AwsError::SourceNotLoaded {
-            profile: plan.base.profile().to_string(),
-            kind: plan.base.kind(),
+            profile: profile.to_string(),
+            kind,
+            next,
             detail: DisplayErrorContext(&e).to_string(),
         }
         .into()

@@ -4,7 +4,7 @@
 
 use sha2::Digest;
 
-use crate::harness::{self, TestEnv, check_failure, explain_json, moto};
+use crate::harness::{self, TestEnv, assert_success, check_failure, explain_json, moto};
 
 /// `assume ARGS` (no terminal) must fail with `code`, one line containing `fragment`, and
 /// make no STS call.
@@ -128,12 +128,9 @@ fn a_login_session_profile_is_a_source_loaded_by_the_sdk() {
     // For real: the SDK's login provider reads the aws CLI's cache and AssumeRole is signed
     // with those credentials (before, "profile did not contain credential information").
     let requests = harness::recorded_requests(&env, || {
-        let out = env.cmd().args(["ops"]).output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let args = ["ops"];
+        let out = env.cmd().args(args).output().unwrap();
+        assert_success(&args, &out);
         assert!(String::from_utf8_lossy(&out.stdout).contains("AWS_SESSION_TOKEN"));
     });
     let signers: Vec<String> = requests
@@ -142,6 +139,23 @@ fn a_login_session_profile_is_a_source_loaded_by_the_sdk() {
         .filter_map(|r| r.access_key_id())
         .collect();
     assert_eq!(signers, [alice]);
+}
+
+#[test]
+fn a_login_session_without_a_cached_sign_in_says_to_sign_in() {
+    let env = TestEnv::new(moto());
+    env.write_config(&format!(
+        "[profile console]\nlogin_session = arn:aws:iam::123456789012:user/alice\n\
+         [profile ops]\nrole_arn = {}\nsource_profile = console\n",
+        moto().role_arn("ChainedAny")
+    ));
+    // No ~/.aws/login/cache entry: one line, exit 4 (authentication), no STS call.
+    refused_before_sts(
+        &env,
+        &["ops"],
+        4,
+        "could not load its login_session credentials; sign in with `aws login --profile console`",
+    );
 }
 
 #[test]
@@ -205,16 +219,9 @@ fn a_chain_deeper_than_64_hops_is_refused_before_any_sts_call() {
         64
     );
     // `list` has a row for each of the 1 001 profiles; those above the cap say why.
-    let out = env
-        .cmd()
-        .args(["list", "--output", "json"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let args = ["list", "--output", "json"];
+    let out = env.cmd().args(args).output().unwrap();
+    assert_success(&args, &out);
     let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(rows.len(), 1001);
     let refused = rows
