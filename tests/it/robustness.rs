@@ -1616,9 +1616,11 @@ fn control_characters_are_escaped_on_stderr() {
     check(&env.cmd().args(["explain", "evil"]).output().unwrap(), 3);
     // An STS message.
     let server = FakeServer::sts_error("InvalidParameterValue", &format!("bad {osc52} value"));
+    // --no-cache: another test's entry for `plain` made at an endpoint on the same (reused)
+    // port would otherwise be a hit, and no STS message would be shown.
     let out = env
         .cmd()
-        .arg("plain")
+        .args(["plain", "--no-cache"])
         .env("AWS_ENDPOINT_URL", server.endpoint())
         .timeout(RUN_TIMEOUT)
         .output()
