@@ -15,10 +15,12 @@ fn suite(name: &str) -> Value {
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
-fn sections_json<'a>(sections: impl IntoIterator<Item = (&'a String, &'a Section)>) -> Value {
+fn sections_json<'a, K: AsRef<str> + 'a>(
+    sections: impl IntoIterator<Item = (K, &'a Section)>,
+) -> Value {
     sections
         .into_iter()
-        .map(|(name, section)| (name.clone(), json!(section.properties)))
+        .map(|(name, section)| (name.as_ref().to_string(), json!(section.properties)))
         .collect::<serde_json::Map<_, _>>()
         .into()
 }

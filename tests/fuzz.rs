@@ -48,7 +48,7 @@ fn pipeline(text: &str, kind: FileKind, overrides: &Overrides, env: &Env) -> Str
         }
         Ok(()) => out.push_str(&format!("{:?}\n", set)),
     }
-    let mut names: Vec<String> = set.profiles.keys().cloned().collect();
+    let mut names: Vec<String> = set.profiles.keys().map(str::to_string).collect();
     names.push("default".into());
     names.push("missing-profile".into());
     // `list`'s resolver shares chains between profiles; it must say what the walk of each

@@ -50,12 +50,12 @@ pub fn run(args: &ListArgs, env: &Env) -> Result<()> {
                 .map(str::to_string);
             match super::plan_in(&mut resolver, &loaded, name, &overrides, env) {
                 Ok(plan) => Row {
-                    profile: name.clone(),
+                    profile: name.to_string(),
                     account,
                     region: Some(plan.region.clone()),
                     mfa: plan.hops.iter().any(|hop| hop.mfa_serial.is_some()),
                     cached_until: cached_profiles
-                        .contains(name.as_str())
+                        .contains(name)
                         .then(|| index.get(&role_key(&plan)))
                         .flatten()
                         .filter(|entry| entry.kind == EntryKind::Role && entry.expires_at > now)
@@ -68,7 +68,7 @@ pub fn run(args: &ListArgs, env: &Env) -> Result<()> {
                     error: None,
                 },
                 Err(error) => Row {
-                    profile: name.clone(),
+                    profile: name.to_string(),
                     role_arn,
                     account,
                     region: section.get("region").map(str::to_string),

@@ -218,16 +218,11 @@ fn not_found(loaded: &Loaded, profile: String) -> ConfigError {
         .profiles
         .profiles
         .keys()
-        .map(|name| (strsim::jaro_winkler(&profile, name), name.as_str()))
+        .map(|name| (strsim::jaro_winkler(&profile, name), name))
         .filter(|(score, _)| *score > 0.8)
         .collect();
     close.sort_by(|a, b| b.0.total_cmp(&a.0));
-    let names: Vec<&str> = loaded
-        .profiles
-        .profiles
-        .keys()
-        .map(String::as_str)
-        .collect();
+    let names: Vec<&str> = loaded.profiles.profiles.keys().collect();
     let suggestion = match (close.as_slice(), names.len()) {
         ([(_, one)], _) => format!("did you mean '{one}'?"),
         ([(_, one), (_, two), ..], _) => format!("did you mean '{one}' or '{two}'?"),

@@ -7,8 +7,8 @@ use std::io::Write;
 use std::path::Path;
 
 use super::parse::{
-    COMMENT, DEFAULT, PROFILE, WHITESPACE, parse_property, parse_raw, section_is_valid,
-    section_key, strip_comment,
+    COMMENT, DEFAULT, PROFILE, WHITESPACE, headers, parse_property, section_is_valid, section_key,
+    strip_comment,
 };
 use super::{FileKind, ParseError};
 
@@ -29,12 +29,12 @@ pub fn remove_static_keys(
     text: &str,
     profiles: &[&str],
 ) -> Result<String, ParseError> {
-    let raw = parse_raw(path, text, None)?;
+    let headers = headers(path, text)?;
     // `[profile default]` anywhere in the config file makes the SDKs ignore `[default]`.
     let prefixed_default = kind == FileKind::Config
-        && raw
+        && headers
             .iter()
-            .any(|(header, _)| section_key(header) == (Some(PROFILE), DEFAULT));
+            .any(|header| section_key(header) == (Some(PROFILE), DEFAULT));
     let is_target = |header: &str| {
         let (prefix, name) = section_key(header);
         let merged = match (kind, prefix) {
@@ -51,7 +51,7 @@ pub fn remove_static_keys(
     let mut removing = false;
     let mut removed_last = false;
     for line in text.split_inclusive('\n') {
-        // The line as `str::lines` (and so `parse_raw`) sees it.
+        // The line as `str::lines` (and so `parse::walk`) sees it.
         let content = match line.strip_suffix('\n') {
             Some(line) => line.strip_suffix('\r').unwrap_or(line),
             None => line,
@@ -329,7 +329,7 @@ mod tests {
                     if before.merge_file(kind, "f", &text).is_err() {
                         continue;
                     }
-                    let names: Vec<String> = before.profiles.keys().cloned().collect();
+                    let names: Vec<String> = before.profiles.keys().map(str::to_string).collect();
                     let names: Vec<&str> = names.iter().map(String::as_str).collect();
                     let edited = remove(kind, &text, &names);
                     assert_eq!(

@@ -142,6 +142,19 @@ impl PartialEq for Text {
 
 impl Eq for Text {}
 
+// A name in a table is looked up by `&str`: it hashes as its text does.
+impl std::hash::Hash for Text {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
+
+impl std::borrow::Borrow<str> for Text {
+    fn borrow(&self) -> &str {
+        self.as_str()
+    }
+}
+
 impl std::fmt::Debug for Text {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         std::fmt::Debug::fmt(self.as_str(), f)
@@ -236,48 +249,197 @@ impl serde::Serialize for Properties {
     }
 }
 
-/// The profiles, by name: a hash table (a config of a million profiles is read without a
-/// million ordered inserts), listed in name order when listed.
-#[derive(Clone, Default, PartialEq, Eq)]
-pub struct Profiles(rustc_hash::FxHashMap<String, Section>);
+/// A byte range of one of the texts a [`Profiles`] holds: a name, or a section's lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Span {
+    file: u32,
+    start: u32,
+    end: u32,
+}
+
+/// No more bodies: [`Entry::more`] when a profile's header is written once.
+const ONE_BODY: u32 = u32::MAX;
+
+/// One profile: its name, where its sections are (a header may be written more than once,
+/// and in both files), and its properties once someone asks for them.
+#[derive(Clone)]
+struct Entry {
+    name: Span,
+    first: Option<Span>,
+    /// Where the other bodies are in [`Profiles::more`], or [`ONE_BODY`].
+    more: u32,
+    section: std::sync::OnceLock<Box<Section>>,
+}
+
+/// The profiles, by name. Reading a file checks its lines and notes where each profile's
+/// lines are; a profile's properties are parsed the first time it is asked for, so `explain`
+/// of one profile in a 100 MB config builds nothing for the other million. The table holds
+/// only hashes and indexes (a million profiles make a 20 MB table; growing it rehashes no
+/// name). Listed in name order when listed.
+#[derive(Clone, Default)]
+pub struct Profiles {
+    /// Each name's hash and its index into `entries`.
+    table: hashbrown::HashTable<(u64, u32)>,
+    entries: Vec<Entry>,
+    more: Vec<Vec<Span>>,
+    /// The texts spans are in: the files, in the order read, and names given by hand.
+    files: Vec<Arc<String>>,
+}
+
+fn hash(name: &str) -> u64 {
+    use std::hash::BuildHasher;
+    rustc_hash::FxBuildHasher.hash_one(name)
+}
 
 impl Profiles {
+    fn text(&self, span: Span) -> &str {
+        &self.files[span.file as usize][span.start as usize..span.end as usize]
+    }
+
+    fn find(&self, name: &str) -> Option<usize> {
+        let hashed = hash(name);
+        let &(_, index) = self.table.find(hashed, |&(h, index)| {
+            h == hashed && self.text(self.entries[index as usize].name) == name
+        })?;
+        Some(index as usize)
+    }
+
+    /// The entry of `name` (a span of one of the texts), made if there is none.
+    fn entry_at(&mut self, name: Span) -> &mut Entry {
+        let Profiles {
+            table,
+            entries,
+            files,
+            ..
+        } = self;
+        let text = |span: Span| &files[span.file as usize][span.start as usize..span.end as usize];
+        let key = text(name);
+        let hashed = hash(key);
+        let slot = table.entry(
+            hashed,
+            |&(h, index)| h == hashed && text(entries[index as usize].name) == key,
+            |&(h, _)| h,
+        );
+        let index = match slot {
+            hashbrown::hash_table::Entry::Occupied(found) => found.get().1 as usize,
+            hashbrown::hash_table::Entry::Vacant(vacant) => {
+                entries.push(Entry {
+                    name,
+                    first: None,
+                    more: ONE_BODY,
+                    section: Default::default(),
+                });
+                let index = entries.len() - 1;
+                vacant.insert((hashed, index as u32));
+                index
+            }
+        };
+        &mut entries[index]
+    }
+
+    /// Adds a body to the profile `name`.
+    fn add(&mut self, name: Span, body: Span) {
+        let more = self.more.len() as u32;
+        let entry = self.entry_at(name);
+        if entry.first.is_none() {
+            entry.first = Some(body);
+            return;
+        }
+        if entry.more == ONE_BODY {
+            entry.more = more;
+            self.more.push(vec![body]);
+        } else {
+            let at = entry.more as usize;
+            self.more[at].push(body);
+        }
+    }
+
+    /// A name given by hand, kept as a text of its own.
+    fn own(&mut self, name: &str) -> Span {
+        self.files.push(Arc::new(name.to_string()));
+        Span {
+            file: self.files.len() as u32 - 1,
+            start: 0,
+            end: name.len() as u32,
+        }
+    }
+
+    fn section<'a>(&'a self, entry: &'a Entry) -> &'a Section {
+        entry.section.get_or_init(|| {
+            let more = match entry.more {
+                ONE_BODY => &[][..],
+                at => &self.more[at as usize][..],
+            };
+            let mut written = Vec::new();
+            for &body in entry.first.iter().chain(more) {
+                let file = &self.files[body.file as usize];
+                // The file was checked when it was read: its lines cannot fail now.
+                let _ = properties_of(self.text(body), file, &mut written);
+            }
+            written.retain(|(key, _)| is_identifier(key));
+            Box::new(Section {
+                name: self.text(entry.name).to_string(),
+                properties: Properties::from_written(written),
+            })
+        })
+    }
+
     pub fn get(&self, name: &str) -> Option<&Section> {
-        self.0.get(name)
+        let index = self.find(name)?;
+        Some(self.section(&self.entries[index]))
     }
 
     pub fn get_mut(&mut self, name: &str) -> Option<&mut Section> {
-        self.0.get_mut(name)
+        let index = self.find(name)?;
+        self.section(&self.entries[index]);
+        self.entries[index]
+            .section
+            .get_mut()
+            .map(|section| &mut **section)
     }
 
     pub fn contains_key(&self, name: &str) -> bool {
-        self.0.contains_key(name)
+        self.find(name).is_some()
     }
 
-    pub fn insert(&mut self, name: String, section: Section) -> Option<Section> {
-        self.0.insert(name, section)
+    /// Puts `section` in place of the profile `name`, whatever the files said of it.
+    pub fn insert(&mut self, name: String, section: Section) {
+        let span = match self.find(&name) {
+            Some(index) => self.entries[index].name,
+            None => self.own(&name),
+        };
+        let entry = self.entry_at(span);
+        entry.first = None;
+        entry.more = ONE_BODY;
+        entry.section = Box::new(section).into();
     }
 
-    /// The profile `name`, made empty if there is none.
-    pub fn entry(&mut self, name: &str) -> &mut Section {
-        self.0
-            .entry(name.to_string())
-            .or_insert_with(|| Section::new(name))
+    /// Makes sure there is a profile `name` (an empty one if the files have none).
+    pub fn entry(&mut self, name: &str) {
+        if self.find(name).is_none() {
+            let span = self.own(name);
+            self.entry_at(span);
+        }
     }
 
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.entries.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.entries.is_empty()
     }
 
-    /// Every profile, in name order.
-    pub fn iter(&self) -> impl Iterator<Item = (&String, &Section)> {
-        let mut all: Vec<(&String, &Section)> = self.0.iter().collect();
+    /// Every profile, in name order (each parsed, if it was not yet).
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Section)> {
+        let mut all: Vec<(&str, &Entry)> = self
+            .entries
+            .iter()
+            .map(|entry| (self.text(entry.name), entry))
+            .collect();
         all.sort_unstable_by(|a, b| a.0.cmp(b.0));
         all.into_iter()
+            .map(|(name, entry)| (name, self.section(entry)))
     }
 
     /// Every profile, in name order.
@@ -285,11 +447,29 @@ impl Profiles {
         self.iter().map(|(_, section)| section)
     }
 
-    /// Every profile's name, in order.
-    pub fn keys(&self) -> impl Iterator<Item = &String> {
-        self.iter().map(|(name, _)| name)
+    /// Every profile's name, in order (none of them parsed).
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        let mut all: Vec<&str> = self.entries.iter().map(|e| self.text(e.name)).collect();
+        all.sort_unstable();
+        all.into_iter()
+    }
+
+    /// How many profiles have been parsed so far.
+    pub fn parsed(&self) -> usize {
+        self.entries
+            .iter()
+            .filter(|entry| entry.section.get().is_some())
+            .count()
     }
 }
+
+impl PartialEq for Profiles {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for Profiles {}
 
 impl std::fmt::Debug for Profiles {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -329,7 +509,8 @@ impl ProfileSet {
         self.merge_text(kind, path, text.to_string())
     }
 
-    /// [`ProfileSet::merge_file`] of a text read for it, which the sections then share.
+    /// [`ProfileSet::merge_file`] of a text read for it, which the profiles then share.
+    /// Every line is checked now; a profile's properties are parsed when it is asked for.
     pub fn merge_text(
         &mut self,
         kind: FileKind,
@@ -344,22 +525,44 @@ impl ProfileSet {
             });
         }
         let file = Arc::new(text);
-        let raw = parse_raw(path, &file, Some(&file))?;
-        let prefixed_default = raw
-            .iter()
-            .any(|(header, _)| section_key(header) == (Some(PROFILE), DEFAULT));
-        self.profiles.0.reserve(raw.len());
-        for (header, written) in raw {
+        let index = self.profiles.files.len() as u32;
+        self.profiles.files.push(Arc::clone(&file));
+        let span = |part: &str| {
+            let start = part.as_ptr() as usize - file.as_ptr() as usize;
+            Span {
+                file: index,
+                start: start as u32,
+                end: (start + part.len()) as u32,
+            }
+        };
+        // `[default]`'s bodies wait for the end of the file: `[profile default]` anywhere in
+        // the config file beats them.
+        let mut unprefixed_default = Vec::new();
+        let mut prefixed_default = false;
+        let mut result = Ok(());
+        walk(path, &file, false, |line| {
+            let Line::Header { header, body } = line else {
+                return;
+            };
             let (prefix, name) = section_key(header);
             if !section_is_valid(kind, prefix, name) {
-                continue;
+                return;
             }
-            // `[profile default]` beats `[default]` in the same config file, wherever it stands.
-            if prefixed_default && prefix.is_none() && kind == FileKind::Config {
-                continue;
-            }
+            let body = Span {
+                file: index,
+                start: body.0,
+                end: body.1,
+            };
             let target = match prefix {
-                None | Some(PROFILE) => self.profiles.entry(name),
+                None if kind == FileKind::Config => {
+                    unprefixed_default.push((span(name), body));
+                    return;
+                }
+                None | Some(PROFILE) => {
+                    prefixed_default |= prefix.is_some() && name == DEFAULT;
+                    self.profiles.add(span(name), body);
+                    return;
+                }
                 Some(SSO_SESSION) => self
                     .sso_sessions
                     .entry(name.to_string())
@@ -369,9 +572,22 @@ impl ProfileSet {
                     .entry((other.to_string(), name.to_string()))
                     .or_insert_with(|| Section::new(name)),
             };
-            let mut properties = Properties::from_written(written);
-            properties.0.retain(|(key, _)| is_identifier(key));
-            target.properties.merge(properties);
+            let mut written = Vec::new();
+            if let Err(error) = properties_of(
+                &file[body.start as usize..body.end as usize],
+                &file,
+                &mut written,
+            ) {
+                result = Err(error);
+            }
+            written.retain(|(key, _)| is_identifier(key));
+            target.properties.merge(Properties::from_written(written));
+        })?;
+        result?;
+        if !prefixed_default {
+            for (name, body) in unprefixed_default {
+                self.profiles.add(name, body);
+            }
         }
         Ok(())
     }
@@ -385,8 +601,8 @@ pub(super) const DEFAULT: &str = "default";
 pub(super) fn section_key(header: &str) -> (Option<&str>, &str) {
     let header = trim(header);
     match header.bytes().position(|b| b == b' ' || b == b'\t') {
-        Some(cut) => (Some(header[..cut].trim()), header[cut + 1..].trim()),
-        None => (None, header.trim()),
+        Some(cut) => (Some(trim(&header[..cut])), trim(&header[cut + 1..])),
+        None => (None, header),
     }
 }
 
@@ -402,85 +618,163 @@ pub(super) fn section_is_valid(kind: FileKind, prefix: Option<&str>, name: &str)
 
 /// Profile, section and property names the SDKs accept; anything else is ignored.
 pub fn is_identifier(name: &str) -> bool {
-    name.chars()
-        .all(|c| c.is_ascii_alphanumeric() || "_-/.%@:+".contains(c))
+    name.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"_-/.%@:+".contains(&b))
 }
 
-/// Sections in the order of their first header, each with its properties as written (a
-/// repeated header adds to the first).
-pub(super) type RawSections<'a> = Vec<(&'a str, Vec<(Text, Text)>)>;
+/// A line that means something, as [`walk`] hands it on.
+pub(super) enum Line<'a> {
+    /// `[header]`: the text between the brackets, and the byte range of the lines after it,
+    /// up to the next header.
+    Header { header: &'a str, body: (u32, u32) },
+    /// A `key = value` line, checked.
+    Property(&'a str),
+    /// An indented line that continues the property before it, trimmed.
+    Continuation(&'a str),
+}
 
-/// The first pass: sections and properties as written, with continuation lines folded in.
-/// With `file` (the text itself, shared), keys and values point into it; without, they are
-/// not kept (`edit` wants only the sections).
-pub(super) fn parse_raw<'a>(
+/// Checks every line of `text` as the SDKs do and hands on each that means something.
+/// `in_section` says the text is a section's body (its header already seen). Line endings are
+/// `\n` or `\r\n`, as for `str::lines`. Most lines take the fast path: one scan for `=` (or a
+/// comment character, which sends the line to the careful path).
+pub(super) fn walk<'a>(
     path: &str,
     text: &'a str,
-    file: Option<&Arc<String>>,
-) -> Result<RawSections<'a>, ParseError> {
-    let mut sections: RawSections<'a> = Vec::new();
-    // Where each header's section is in `sections` (a file may repeat a header).
-    let mut positions: rustc_hash::FxHashMap<&'a str, usize> = Default::default();
-    // Index of the current section, and of the property a continuation line extends (in
-    // that section's list) with whether it has sub-properties.
-    let mut current: Option<usize> = None;
-    let mut property: Option<(usize, bool)> = None;
-    let text_of = |part: &str, lower: bool| -> Option<Text> {
-        let file = file?;
-        Some(if lower && part.bytes().any(|b| b.is_ascii_uppercase()) {
-            Text::from(part.to_ascii_lowercase())
-        } else {
-            Text::within(file, part)
-        })
-    };
-    for (index, line) in text.lines().enumerate() {
+    in_section: bool,
+    mut on: impl FnMut(Line<'a>),
+) -> Result<(), ParseError> {
+    let mut in_section = in_section;
+    // The property line a continuation line would extend, and once a continuation line has
+    // asked, whether its value is empty (then its continuation lines are `key = value`).
+    let mut property: Option<(&'a str, Option<bool>)> = None;
+    // The header seen last and where its body starts: handed on when the body ends.
+    let mut open: Option<(&'a str, usize)> = None;
+    let bytes = text.as_bytes();
+    let mut at = 0;
+    let mut number = 0;
+    while at < bytes.len() {
+        number += 1;
+        let start = at;
+        let (line, next) = match memchr::memchr(b'\n', &bytes[at..]) {
+            Some(n) => {
+                let line = &text[at..at + n];
+                (line.strip_suffix('\r').unwrap_or(line), at + n + 1)
+            }
+            None => (&text[at..], bytes.len()),
+        };
+        at = next;
         let error = |message: &str| ParseError {
             path: path.to_string(),
-            line: index + 1,
+            line: number,
             message: message.to_string(),
         };
-        if line.starts_with(COMMENT) || trim(line).is_empty() {
+        let line_bytes = line.as_bytes();
+        let Some(&first) = line_bytes.first() else {
             continue;
-        }
-        if line.starts_with('[') {
-            let header = strip_comment(line, false)
-                .strip_prefix('[')
-                .ok_or_else(|| error("Profile definition must start with '['"))?
-                .strip_suffix(']')
-                .ok_or_else(|| error("Profile definition must end with ']'"))?;
-            let position = *positions.entry(header).or_insert_with(|| {
-                sections.push((header, Vec::new()));
-                sections.len() - 1
-            });
-            current = Some(position);
-            property = None;
-        } else if line.starts_with(WHITESPACE) {
-            let Some(section) = current else {
-                return Err(error("Expected a profile definition"));
-            };
-            let Some((at, is_sub_property)) = property else {
-                return Err(error("Expected a property definition, found continuation"));
-            };
-            if is_sub_property && !trim(line).is_empty() {
-                parse_property(line).map_err(|kind| error(&kind.message("sub-property")))?;
+        };
+        match first {
+            b'#' | b';' => {}
+            b'[' => {
+                let end = trim(line);
+                let header = match end.strip_suffix(']') {
+                    Some(header) if memchr::memchr2(b'#', b';', end.as_bytes()).is_none() => {
+                        &header[1..]
+                    }
+                    _ => strip_comment(line, false)
+                        .strip_prefix('[')
+                        .ok_or_else(|| error("Profile definition must start with '['"))?
+                        .strip_suffix(']')
+                        .ok_or_else(|| error("Profile definition must end with ']'"))?,
+                };
+                if let Some((header, body)) = open.replace((header, next)) {
+                    on(Line::Header {
+                        header,
+                        body: (body as u32, start as u32),
+                    });
+                }
+                in_section = true;
+                property = None;
             }
-            if let Some((_, value)) = sections[section].1.get_mut(at) {
-                value.push_line(trim(line));
+            b' ' | b'\t' => {
+                let trimmed = trim(line);
+                if trimmed.is_empty() {
+                    continue;
+                }
+                if !in_section {
+                    return Err(error("Expected a profile definition"));
+                }
+                let Some((written, sub)) = &mut property else {
+                    return Err(error("Expected a property definition, found continuation"));
+                };
+                let is_sub_property = *sub
+                    .get_or_insert_with(|| parse_property(written).is_ok_and(|p| p.1.is_empty()));
+                if is_sub_property {
+                    parse_property(line).map_err(|kind| error(&kind.message("sub-property")))?;
+                }
+                on(Line::Continuation(trimmed));
             }
-        } else {
-            let Some(section) = current else {
-                return Err(error("Expected a profile definition"));
-            };
-            let (key, value) =
-                parse_property(line).map_err(|kind| error(&kind.message("property")))?;
-            let properties = &mut sections[section].1;
-            property = Some((properties.len(), value.is_empty()));
-            if let (Some(key), Some(value)) = (text_of(key, true), text_of(value, false)) {
-                properties.push((key, value));
+            _ => {
+                if !in_section {
+                    return Err(error("Expected a profile definition"));
+                }
+                let plain = matches!(
+                    memchr::memchr3(b'=', b'#', b';', line_bytes),
+                    Some(eq) if eq > 0 && line_bytes[eq] == b'='
+                );
+                if !plain {
+                    parse_property(line).map_err(|kind| error(&kind.message("property")))?;
+                }
+                property = Some((line, None));
+                on(Line::Property(line));
             }
         }
     }
-    Ok(sections)
+    if let Some((header, body)) = open {
+        on(Line::Header {
+            header,
+            body: (body as u32, bytes.len() as u32),
+        });
+    }
+    Ok(())
+}
+
+/// The properties of a section's body, as written (keys lower-cased, continuation lines
+/// folded in), appended to `written`. `body` is a slice of `file`, which they point into.
+fn properties_of(
+    body: &str,
+    file: &Arc<String>,
+    written: &mut Vec<(Text, Text)>,
+) -> Result<(), ParseError> {
+    walk("", body, true, |line| match line {
+        Line::Property(line) => {
+            let Ok((key, value)) = parse_property(line) else {
+                return;
+            };
+            let key = if key.bytes().any(|b| b.is_ascii_uppercase()) {
+                Text::from(key.to_ascii_lowercase())
+            } else {
+                Text::within(file, key)
+            };
+            written.push((key, Text::within(file, value)));
+        }
+        Line::Continuation(line) => {
+            if let Some((_, value)) = written.last_mut() {
+                value.push_line(line);
+            }
+        }
+        Line::Header { .. } => {}
+    })
+}
+
+/// The section headers of `text`, in order, once each; every line is checked as for reading.
+pub(super) fn headers<'a>(path: &str, text: &'a str) -> Result<Vec<&'a str>, ParseError> {
+    let mut headers = Vec::new();
+    walk(path, text, false, |line| {
+        if let Line::Header { header, .. } = line {
+            headers.push(header);
+        }
+    })?;
+    Ok(headers)
 }
 
 pub(super) enum PropertyError {
@@ -616,6 +910,150 @@ mod tests {
         assert_eq!(wide.get("key_0"), Some("0"));
         assert_eq!(wide.get("KEY_99999"), Some("99999"));
         assert_eq!(wide.get("key_100000"), None);
+    }
+
+    #[test]
+    fn a_profile_is_parsed_when_asked_for_and_a_bad_line_anywhere_fails_the_file() {
+        let set = parse("[profile a]\nregion = one\n[profile b]\nregion = two\n[default]\nx = 1\n");
+        assert_eq!(set.profiles.parsed(), 0);
+        assert_eq!(set.profile("b").and_then(|b| b.get("region")), Some("two"));
+        assert_eq!(set.profiles.parsed(), 1);
+        assert_eq!(
+            set.profiles.keys().collect::<Vec<_>>(),
+            ["a", "b", "default"]
+        );
+        assert!(set.profiles.contains_key("a"));
+        assert_eq!(set.profiles.parsed(), 1);
+        assert_eq!(set.profile("a").and_then(|a| a.get("region")), Some("one"));
+        assert_eq!(set.profiles.parsed(), 2);
+
+        let mut broken = ProfileSet::default();
+        let err = broken
+            .merge_file(
+                FileKind::Config,
+                "/c",
+                "[profile a]\nregion = one\n[profile b]\n  continued\n",
+            )
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "/c line 4: Expected a property definition, found continuation"
+        );
+    }
+
+    #[test]
+    fn a_repeated_header_adds_to_the_profile_in_file_order() {
+        let set =
+            parse("[profile a]\nk = 1\n[profile  a]\nk = 2\n[profile a]\nk = 3\nj = x\r\n  y\n");
+        let a = set.profile("a").expect("a");
+        assert_eq!(a.get("k"), Some("3"));
+        assert_eq!(a.get("j"), Some("x\ny"));
+    }
+
+    /// Each section's header and properties in file order, or the failing line and message.
+    type Read = Result<Vec<(String, Vec<(String, String)>)>, (usize, String)>;
+
+    /// The rules as first written, line by line with `str::lines` and no fast path: what
+    /// [`walk`] and [`properties_of`] must agree with.
+    fn careful(text: &str) -> Read {
+        let mut sections: Vec<(String, Vec<(String, String)>)> = Vec::new();
+        let mut property: Option<bool> = None;
+        for (index, line) in text.lines().enumerate() {
+            let error = |message: String| (index + 1, message);
+            if line.starts_with(COMMENT) || trim(line).is_empty() {
+                continue;
+            }
+            if line.starts_with('[') {
+                let header = strip_comment(line, false)
+                    .strip_prefix('[')
+                    .and_then(|h| h.strip_suffix(']'))
+                    .ok_or_else(|| error("Profile definition must end with ']'".into()))?;
+                sections.push((header.to_string(), Vec::new()));
+                property = None;
+            } else if line.starts_with(WHITESPACE) {
+                let Some(section) = sections.last_mut() else {
+                    return Err(error("Expected a profile definition".into()));
+                };
+                let Some(is_sub) = property else {
+                    return Err(error(
+                        "Expected a property definition, found continuation".into(),
+                    ));
+                };
+                if is_sub {
+                    parse_property(line).map_err(|k| error(k.message("sub-property")))?;
+                }
+                let value = &mut section.1.last_mut().expect("a property").1;
+                value.push('\n');
+                value.push_str(trim(line));
+            } else {
+                let Some(section) = sections.last_mut() else {
+                    return Err(error("Expected a profile definition".into()));
+                };
+                let (key, value) =
+                    parse_property(line).map_err(|k| error(k.message("property")))?;
+                property = Some(value.is_empty());
+                section
+                    .1
+                    .push((key.to_ascii_lowercase(), value.to_string()));
+            }
+        }
+        Ok(sections)
+    }
+
+    fn walked(text: &str) -> Read {
+        let file = Arc::new(text.to_string());
+        let mut bodies = Vec::new();
+        walk("", &file, false, |line| {
+            if let Line::Header { header, body } = line {
+                bodies.push((header.to_string(), body));
+            }
+        })
+        .map_err(|e| (e.line, e.message))?;
+        Ok(bodies
+            .into_iter()
+            .map(|(header, (start, end))| {
+                let mut written = Vec::new();
+                properties_of(&file[start as usize..end as usize], &file, &mut written)
+                    .expect("a checked body parses");
+                let written = written
+                    .into_iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect();
+                (header, written)
+            })
+            .collect())
+    }
+
+    #[test]
+    fn the_fast_path_reads_every_line_as_the_careful_rules_do() {
+        // Every line of up to five of these characters, alone, after a property with a value,
+        // and after one without (so that it is a sub-property line), with both line endings.
+        let alphabet = ['a', '=', '#', ';', ' ', '\t', '[', ']', '\u{a0}'];
+        let mut lines = vec![String::new()];
+        let mut all = Vec::new();
+        for _ in 0..5 {
+            let mut longer = Vec::new();
+            for line in &lines {
+                for c in alphabet {
+                    longer.push(format!("{line}{c}"));
+                }
+            }
+            all.extend(longer.iter().cloned());
+            lines = longer;
+        }
+        let mut compared = 0;
+        for line in &all {
+            for before in ["", "k = v\n", "k =\n", "[x]\n", "k = v\n[y] ; c\n"] {
+                for ending in ["\n", "\r\n", ""] {
+                    let text = format!("[profile p]\n{before}{line}{ending}z = 1\n");
+                    assert_eq!(walked(&text), careful(&text), "{text:?}");
+                    let bare = format!("{line}{ending}");
+                    assert_eq!(walked(&bare), careful(&bare), "{bare:?}");
+                    compared += 2;
+                }
+            }
+        }
+        assert!(compared > 1_000_000, "{compared}");
     }
 
     #[test]

@@ -172,7 +172,7 @@ fn child_config(set: &ProfileSet, chain: &[&str]) -> String {
     let profiles = set
         .profiles
         .iter()
-        .filter(|(name, _)| name.as_str() != "default")
+        .filter(|(name, _)| *name != "default")
         .map(|(name, section)| (format!("profile {name}"), section));
     let sections = set
         .sso_sessions

@@ -18,7 +18,7 @@ pub fn pick(env: &Env) -> Result<Option<String>> {
         .profiles
         .profiles
         .iter()
-        .map(|(name, section)| (section.get("role_arn").is_none(), rank(name), name.as_str()))
+        .map(|(name, section)| (section.get("role_arn").is_none(), rank(name), name))
         .collect();
     names.sort();
     if names.is_empty() {
