@@ -148,6 +148,18 @@ fn timeouts() -> TimeoutConfig {
         .build()
 }
 
+/// The HTTP client for an endpoint: a plain-HTTP one for an `http://` URL (a local STS, a
+/// test double), which sets up no TLS and reads no CA certificates; `None` for the SDK's
+/// default HTTPS client.
+fn http_client(
+    endpoint_url: Option<&str>,
+) -> Option<aws_smithy_runtime_api::client::http::SharedHttpClient> {
+    let url = endpoint_url?;
+    url.get(..7)
+        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("http://"))
+        .then(|| aws_smithy_http_client::Builder::new().build_http())
+}
+
 /// An STS client for one plan's region and endpoint.
 pub struct Sts {
     region: Region,
@@ -175,6 +187,9 @@ impl Sts {
             .timeout_config(timeouts());
         if let Some(url) = &self.endpoint_url {
             config = config.endpoint_url(url);
+        }
+        if let Some(client) = http_client(self.endpoint_url.as_deref()) {
+            config = config.http_client(client);
         }
         aws_sdk_sts::Client::from_conf(config.build())
     }
@@ -337,6 +352,9 @@ impl Iam {
             .timeout_config(timeouts());
         if let Some(url) = &self.endpoint_url {
             config = config.endpoint_url(url);
+        }
+        if let Some(client) = http_client(self.endpoint_url.as_deref()) {
+            config = config.http_client(client);
         }
         aws_sdk_iam::Client::from_conf(config.build())
     }

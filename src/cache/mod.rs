@@ -7,7 +7,7 @@
 pub mod dir;
 mod store;
 
-use std::cell::Cell;
+use std::cell::{Cell, OnceCell};
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use dir::Dir;
-pub use store::{CredentialStore, FileStore, KeyringStore, StoreError, StoreKind};
+pub use store::{CredentialStore, FileStore, KernelStore, KeyringStore, StoreError, StoreKind};
 
 use crate::config::Env;
 use crate::error::{Error, Result};
@@ -77,6 +77,30 @@ struct Stored {
 }
 
 const ENTRY_VERSION: u32 = 1;
+
+impl Stored {
+    /// An entry of this version, or `None`.
+    fn parse(bytes: &[u8]) -> Option<Stored> {
+        serde_json::from_slice::<Stored>(bytes)
+            .ok()
+            .filter(|stored| stored.version == ENTRY_VERSION)
+    }
+
+    /// What the clock says of this entry now.
+    fn age(&self, min_ttl: Duration) -> Age {
+        age(self.expires_at, self.written_at, clock(), min_ttl.as_secs())
+    }
+
+    fn into_credentials(self) -> Credentials {
+        Credentials::new(
+            self.access_key_id,
+            self.secret_access_key.as_str(),
+            self.session_token.as_ref().map(|t| t.to_string()),
+            Some(UNIX_EPOCH + Duration::from_secs(self.expires_at)),
+            "assume-cache",
+        )
+    }
+}
 
 /// What the index records of one entry.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -181,7 +205,14 @@ pub struct Cache {
     broken: bool,
     /// Set once a refusal of the cache directory was said (once per run is enough).
     refusal_said: Cell<bool>,
+    /// Whether OS keyring entries have a read-through copy in the kernel keyring.
+    copies: bool,
+    /// That copy's store, opened on first use (`None` inside when it cannot be).
+    copy: OnceCell<Option<KernelStore>>,
 }
+
+/// The service name of the kernel keyring's copies of OS keyring entries.
+const COPY_SERVICE: &str = "assume-copy";
 
 impl Cache {
     pub fn new(mode: Mode, env: &Env) -> Cache {
@@ -192,6 +223,65 @@ impl Cache {
             passed_over: Vec::new(),
             broken: false,
             refusal_said: Cell::new(false),
+            copies: env.get("ASSUME_KEYRING_COPY").as_deref() != Some("0"),
+            copy: OnceCell::new(),
+        }
+    }
+
+    /// The kernel keyring that holds copies of OS keyring entries, when they are kept.
+    fn copy(&self) -> Option<&KernelStore> {
+        if !self.copies {
+            return None;
+        }
+        self.copy_store()
+    }
+
+    /// The copies' store, when the OS keyring is one of the stores, whether or not copies
+    /// are kept in this run (`clear` removes them either way).
+    fn copy_store(&self) -> Option<&KernelStore> {
+        if !cfg!(target_os = "linux")
+            || !matches!(self.mode, Mode::Auto | Mode::Only(StoreKind::Keyring))
+        {
+            return None;
+        }
+        self.copy
+            .get_or_init(|| match KernelStore::session(COPY_SERVICE) {
+                Ok(store) => Some(store),
+                Err(e) => {
+                    crate::verbose!("cache: no kernel copy of the keyring ({e})");
+                    None
+                }
+            })
+            .as_ref()
+    }
+
+    /// The kernel's copy of the entry under `key`, when there is one that lives longer than
+    /// `min_ttl`: a hit that opens no D-Bus session. Anything else is no answer, and the OS
+    /// keyring is asked as before.
+    fn copy_hit(&self, key: &str, min_ttl: Duration) -> Option<Credentials> {
+        let bytes = self.copy()?.get(key).ok()??;
+        let stored = Stored::parse(&bytes)?;
+        match stored.age(min_ttl) {
+            Age::Fresh(left) => {
+                crate::verbose!("cache hit (keyring, its kernel copy), {left}s left");
+                Some(stored.into_credentials())
+            }
+            _ => None,
+        }
+    }
+
+    /// Keeps (or renews) the kernel's copy of an OS keyring entry, which the kernel drops when
+    /// the credentials expire.
+    fn keep_copy(&self, key: &str, bytes: &[u8], expires_at: u64) {
+        let (Some(copy), Some(now)) = (self.copy(), clock()) else {
+            return;
+        };
+        if expires_at <= now {
+            return;
+        }
+        match copy.put(key, bytes, Some(Duration::from_secs(expires_at - now))) {
+            Ok(()) => crate::verbose!("kept a copy in the kernel keyring until it expires"),
+            Err(e) => crate::verbose!("cache: no kernel copy kept ({e})"),
         }
     }
 
@@ -210,7 +300,7 @@ impl Cache {
     fn open(&self, kind: StoreKind) -> Result<Box<dyn CredentialStore>, StoreError> {
         Ok(match kind {
             StoreKind::Keyring => Box::new(KeyringStore::os()?),
-            StoreKind::Keyutils => Box::new(KeyringStore::keyutils()?),
+            StoreKind::Keyutils => Box::new(KernelStore::session(store::SERVICE)?),
             StoreKind::File => {
                 let dir = self.dir.as_deref().ok_or_else(|| {
                     StoreError::Unavailable("no cache directory (set XDG_CACHE_HOME)".into())
@@ -345,7 +435,7 @@ impl Cache {
 
     /// Writes an entry to the store in use, or the next one that takes it. `false` when no
     /// store takes it (automatic mode: said once, and the run goes on uncached).
-    fn write(&mut self, key: &str, bytes: &[u8]) -> Result<bool> {
+    fn write(&mut self, key: &str, bytes: &[u8], lifetime: Duration) -> Result<bool> {
         let mut kinds = self.usable();
         if let Some(current) = self.store.as_ref().map(|s| s.kind()) {
             kinds.retain(|kind| self.rank(*kind) >= self.rank(current));
@@ -358,7 +448,7 @@ impl Cache {
                     continue;
                 }
             };
-            match store.put(key, bytes) {
+            match store.put(key, bytes, Some(lifetime)) {
                 Ok(()) => {
                     self.settled(kind);
                     self.store = Some(store);
@@ -424,6 +514,9 @@ impl Cache {
         min_ttl: Duration,
         announce: bool,
     ) -> Result<Option<Credentials>> {
+        if let Some(credentials) = self.copy_hit(key, min_ttl) {
+            return Ok(Some(credentials));
+        }
         let Some(found) = self.read(key)? else {
             if announce {
                 crate::verbose!("cache miss ({})", self.store_name());
@@ -431,10 +524,7 @@ impl Cache {
             return Ok(None);
         };
         let parsed = match &found {
-            Ok(bytes) => serde_json::from_slice::<Stored>(bytes)
-                .ok()
-                .filter(|stored| stored.version == ENTRY_VERSION)
-                .ok_or(None),
+            Ok(bytes) => Stored::parse(bytes).ok_or(None),
             Err(why) => Err(Some(why.as_str())),
         };
         let stored = match parsed {
@@ -454,12 +544,7 @@ impl Cache {
             }
         };
         let store = self.store_name();
-        let miss = match age(
-            stored.expires_at,
-            stored.written_at,
-            clock(),
-            min_ttl.as_secs(),
-        ) {
+        let miss = match stored.age(min_ttl) {
             Age::Fresh(left) => {
                 crate::verbose!("cache hit ({store}), {left}s left");
                 None
@@ -486,13 +571,12 @@ impl Cache {
             }
             return Ok(None);
         }
-        Ok(Some(Credentials::new(
-            stored.access_key_id,
-            stored.secret_access_key.as_str(),
-            stored.session_token.as_ref().map(|t| t.to_string()),
-            Some(UNIX_EPOCH + Duration::from_secs(stored.expires_at)),
-            "assume-cache",
-        )))
+        if let Ok(bytes) = &found
+            && self.store.as_ref().map(|s| s.kind()) == Some(StoreKind::Keyring)
+        {
+            self.keep_copy(key, bytes, stored.expires_at);
+        }
+        Ok(Some(stored.into_credentials()))
     }
 
     /// Stores `credentials` (which must expire) under `key`, and records it in the index.
@@ -526,10 +610,14 @@ impl Cache {
             serde_json::to_vec(&stored)
                 .map_err(|e| Error::Internal(format!("cannot encode a cache entry: {e}")))?,
         );
-        if self.write(key, &bytes)?
+        let lifetime = Duration::from_secs(stored.expires_at.saturating_sub(now));
+        if self.write(key, &bytes, lifetime)?
             && let Some(store) = self.store.as_ref().map(|s| s.kind())
         {
             crate::verbose!("cached in {}", store.name());
+            if store == StoreKind::Keyring {
+                self.keep_copy(key, &bytes, stored.expires_at);
+            }
             self.update_index(|index| {
                 index.insert(
                     key.to_string(),
@@ -551,33 +639,30 @@ impl Cache {
     /// cache directory that is not this user's alone is an error when the file store is forced,
     /// and said otherwise.
     pub fn forget(&mut self, keys: &[String], everything: bool) -> Result<usize> {
-        let mut removed = 0;
+        let mut stores = Vec::new();
         for kind in self.candidates() {
-            let store = match self.open(kind) {
-                Ok(store) => store,
+            match self.open(kind) {
+                Ok(store) => stores.push(store),
                 Err(StoreError::Unsafe(why)) if self.mode != Mode::Auto => {
                     return Err(Error::Cache(why));
                 }
                 Err(e @ StoreError::Unsafe(_)) => {
                     self.trusted::<()>(Err(e));
-                    continue;
                 }
-                Err(_) => continue,
-            };
-            let mut keys = keys.to_vec();
-            if everything {
-                keys.extend(store.keys());
-                keys.sort();
-                keys.dedup();
+                Err(_) => {}
             }
-            for key in &keys {
-                // An entry that cannot be read (a link, a FIFO …) goes too.
-                if matches!(store.get(key), Ok(Some(_)) | Err(StoreError::BadEntry(_)))
-                    && store.delete(key).is_ok()
-                {
-                    removed += 1;
-                }
-            }
+        }
+        let mut removed = 0;
+        let mut found = std::collections::BTreeSet::new();
+        for store in &stores {
+            removed += remove_from(store.as_ref(), keys, everything, &mut found);
+        }
+        // The kernel's copies of OS keyring entries go too; one whose entry was already gone
+        // counts as an entry.
+        if let Some(copy) = self.copy_store() {
+            let before = found.len();
+            remove_from(copy, keys, everything, &mut found);
+            removed += found.len() - before;
         }
         if everything
             && let Some(dir) = self.trusted(self.cache_dir(false))
@@ -654,6 +739,33 @@ impl Cache {
         }
         Lock { _file: Some(file) }
     }
+}
+
+/// Removes `keys` (with `everything`, also every key the store lists) from `store`; each key
+/// removed is added to `found`. Returns how many were removed.
+fn remove_from(
+    store: &dyn CredentialStore,
+    keys: &[String],
+    everything: bool,
+    found: &mut std::collections::BTreeSet<String>,
+) -> usize {
+    let mut keys = keys.to_vec();
+    if everything {
+        keys.extend(store.keys());
+        keys.sort();
+        keys.dedup();
+    }
+    let mut removed = 0;
+    for key in keys {
+        // An entry that cannot be read (a link, a FIFO …) goes too.
+        if matches!(store.get(&key), Ok(Some(_)) | Err(StoreError::BadEntry(_)))
+            && store.delete(&key).is_ok()
+        {
+            removed += 1;
+            found.insert(key);
+        }
+    }
+    removed
 }
 
 fn cache_error(kind: StoreKind, error: &StoreError) -> Error {

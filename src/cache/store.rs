@@ -1,8 +1,10 @@
 //! Where cached credentials live: the OS keyring (Secret Service, Keychain, Credential
 //! Manager), the Linux kernel keyring (keyutils), or 0600 files. One trait, three stores.
+//! The kernel keyring also holds the read-through copies of OS keyring entries.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use zeroize::Zeroizing;
 
@@ -60,7 +62,9 @@ pub trait CredentialStore {
     fn kind(&self) -> StoreKind;
     /// The entry under `key`, or `None` when there is none.
     fn get(&self, key: &str) -> Result<Option<Zeroizing<Vec<u8>>>, StoreError>;
-    fn put(&self, key: &str, value: &[u8]) -> Result<(), StoreError>;
+    /// Stores `value` under `key`; a store that can drop it by itself does so after
+    /// `lifetime` (the credentials' expiry), others keep it until replaced or removed.
+    fn put(&self, key: &str, value: &[u8], lifetime: Option<Duration>) -> Result<(), StoreError>;
     /// Removes the entry; a missing one is not an error.
     fn delete(&self, key: &str) -> Result<(), StoreError>;
     /// Every key of `assume`'s in this store, where the store can list them (keyutils can't).
@@ -125,24 +129,6 @@ impl KeyringStore {
         KeyringStore { service, ..self }
     }
 
-    /// The Linux kernel keyring, in the session keyring.
-    pub fn keyutils() -> Result<Self, StoreError> {
-        #[cfg(target_os = "linux")]
-        {
-            let store: Arc<keyring_core::CredentialStore> =
-                linux_keyutils_keyring_store::Store::new().map_err(keyring_error)?;
-            Ok(KeyringStore {
-                kind: StoreKind::Keyutils,
-                store,
-                service: SERVICE,
-            })
-        }
-        #[cfg(not(target_os = "linux"))]
-        Err(StoreError::Unavailable(
-            "keyutils exists only on Linux".into(),
-        ))
-    }
-
     fn entry(&self, key: &str) -> Result<keyring_core::Entry, StoreError> {
         self.store
             .build(self.service, key, None)
@@ -163,7 +149,7 @@ impl CredentialStore for KeyringStore {
         }
     }
 
-    fn put(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+    fn put(&self, key: &str, value: &[u8], _: Option<Duration>) -> Result<(), StoreError> {
         self.entry(key)?.set_secret(value).map_err(keyring_error)
     }
 
@@ -182,6 +168,167 @@ impl CredentialStore for KeyringStore {
             .iter()
             .filter_map(|entry| entry.get_attributes().ok()?.remove("username"))
             .collect()
+    }
+}
+
+/// The Linux kernel keyring: `user` keys in the session keyring (`@s`; for a process with
+/// none, the kernel's per-user session keyring), each described as `keyring:KEY@SERVICE` and
+/// given a kernel timeout equal to its credentials' lifetime, so that the kernel drops it at
+/// expiry, and it is gone with the session. Nothing is linked into the persistent keyring.
+pub struct KernelStore {
+    #[cfg(target_os = "linux")]
+    ring: linux_keyutils::KeyRing,
+    service: &'static str,
+}
+
+/// The most keys of a keyring that [`KernelStore::keys`] looks at.
+#[cfg(target_os = "linux")]
+const MAX_LINKS: usize = 4096;
+
+#[cfg(target_os = "linux")]
+fn kernel_error(error: linux_keyutils::KeyError) -> StoreError {
+    StoreError::Unavailable(format!("the kernel keyring refused: {error:?}"))
+}
+
+impl KernelStore {
+    /// The session keyring, its entries under `service`.
+    pub fn session(service: &'static str) -> Result<Self, StoreError> {
+        #[cfg(target_os = "linux")]
+        {
+            use linux_keyutils::{KeyRing, KeyRingIdentifier};
+            let ring = KeyRing::from_special_id(KeyRingIdentifier::Session, false)
+                .map_err(kernel_error)?;
+            // A revoked keyring still has an id: it is refused here, before any use.
+            ring.metadata().map_err(kernel_error)?;
+            Ok(KernelStore { ring, service })
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            let _ = service;
+            Err(StoreError::Unavailable(
+                "keyutils exists only on Linux".into(),
+            ))
+        }
+    }
+
+    #[cfg(target_os = "linux")]
+    fn description(&self, key: &str) -> String {
+        format!("keyring:{key}@{}", self.service)
+    }
+
+    /// The key under `key`, searched in the session keyring and the keyrings linked to it.
+    #[cfg(target_os = "linux")]
+    fn find(&self, key: &str) -> Result<Option<linux_keyutils::Key>, StoreError> {
+        use linux_keyutils::KeyError;
+        match self.ring.search(&self.description(key)) {
+            Ok(found) => Ok(Some(found)),
+            Err(KeyError::KeyDoesNotExist | KeyError::KeyExpired) => Ok(None),
+            // Also what a key invalidated a moment ago (`clear`) gives until the kernel has
+            // collected it; a revoked keyring (which no longer describes itself) is an error.
+            Err(KeyError::KeyRevoked) if self.ring.metadata().is_ok() => Ok(None),
+            Err(e) => Err(kernel_error(e)),
+        }
+    }
+}
+
+#[cfg(target_os = "linux")]
+impl CredentialStore for KernelStore {
+    fn kind(&self) -> StoreKind {
+        StoreKind::Keyutils
+    }
+
+    fn get(&self, key: &str) -> Result<Option<Zeroizing<Vec<u8>>>, StoreError> {
+        use linux_keyutils::KeyError;
+        let Some(found) = self.find(key)? else {
+            return Ok(None);
+        };
+        match found.read_to_vec() {
+            Ok(bytes) => Ok(Some(Zeroizing::new(bytes))),
+            // Expired or removed between the search and the read.
+            Err(KeyError::KeyDoesNotExist | KeyError::KeyExpired | KeyError::KeyRevoked) => {
+                Ok(None)
+            }
+            Err(e) => Err(kernel_error(e)),
+        }
+    }
+
+    fn put(&self, key: &str, value: &[u8], lifetime: Option<Duration>) -> Result<(), StoreError> {
+        let added = self
+            .ring
+            .add_key(&self.description(key), value)
+            .map_err(kernel_error)?;
+        if let Some(lifetime) = lifetime {
+            let seconds = lifetime.as_secs().max(1);
+            if let Err(e) = added.set_timeout(usize::try_from(seconds).unwrap_or(usize::MAX)) {
+                // A key the kernel would not drop by itself is not kept.
+                let _ = added.invalidate();
+                return Err(kernel_error(e));
+            }
+        }
+        Ok(())
+    }
+
+    fn delete(&self, key: &str) -> Result<(), StoreError> {
+        // Each key found is invalidated (gone from every keyring that links it), until none
+        // is left: one in the session keyring may hide an older one in a linked keyring.
+        for _ in 0..8 {
+            let Some(found) = self.find(key)? else {
+                return Ok(());
+            };
+            found.invalidate().map_err(kernel_error)?;
+        }
+        Ok(())
+    }
+
+    fn keys(&self) -> Vec<String> {
+        let prefix = "keyring:";
+        let suffix = format!("@{}", self.service);
+        let mut keys = Vec::new();
+        let mut rings = vec![(self.ring, 0)];
+        while let Some((ring, depth)) = rings.pop() {
+            let Ok(links) = ring.get_links(MAX_LINKS) else {
+                continue;
+            };
+            for link in links.iter() {
+                if let Some(inner) = link.as_ring() {
+                    if depth < 2 {
+                        rings.push((inner, depth + 1));
+                    }
+                } else if let Some(found) = link.as_key()
+                    && let Ok(metadata) = found.metadata()
+                    && let Some(key) = metadata
+                        .get_description()
+                        .strip_prefix(prefix)
+                        .and_then(|rest| rest.strip_suffix(suffix.as_str()))
+                {
+                    keys.push(key.to_string());
+                }
+            }
+        }
+        keys.sort();
+        keys.dedup();
+        keys
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+impl CredentialStore for KernelStore {
+    fn kind(&self) -> StoreKind {
+        StoreKind::Keyutils
+    }
+    fn get(&self, _: &str) -> Result<Option<Zeroizing<Vec<u8>>>, StoreError> {
+        Ok(None)
+    }
+    fn put(&self, _: &str, _: &[u8], _: Option<Duration>) -> Result<(), StoreError> {
+        Err(StoreError::Unavailable(
+            "keyutils exists only on Linux".into(),
+        ))
+    }
+    fn delete(&self, _: &str) -> Result<(), StoreError> {
+        Ok(())
+    }
+    fn keys(&self) -> Vec<String> {
+        Vec::new()
     }
 }
 
@@ -240,7 +387,7 @@ impl CredentialStore for FileStore {
         }
     }
 
-    fn put(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+    fn put(&self, key: &str, value: &[u8], _: Option<Duration>) -> Result<(), StoreError> {
         let missing = || StoreError::Unavailable("the cache directory vanished".into());
         let (root, entries) = self.dirs(true)?.ok_or_else(missing)?;
         // Written beside `entries/`, not in it, so that `entries/` only ever holds whole

@@ -161,9 +161,24 @@ impl std::fmt::Debug for Text {
     }
 }
 
-/// A section's properties: sorted by key, each key once.
-#[derive(Clone, Default, PartialEq, Eq)]
-pub struct Properties(Vec<(Text, Text)>);
+/// A section's properties: sorted by key, each key once; and a 64-bit filter of the keys
+/// there (one bit per key, by its hash), so that asking for a key that is not there — most of
+/// what planning asks — costs a hash and no search.
+#[derive(Clone, Default)]
+pub struct Properties(Vec<(Text, Text)>, u64);
+
+/// A key's bit in [`Properties`]' filter.
+fn key_bit(key: &str) -> u64 {
+    1 << (hash(key) >> 58)
+}
+
+impl PartialEq for Properties {
+    fn eq(&self, other: &Self) -> bool {
+        self.0 == other.0
+    }
+}
+
+impl Eq for Properties {}
 
 impl Properties {
     /// From properties in the order written: a key written again replaces the earlier value.
@@ -177,7 +192,10 @@ impl Properties {
             }
             same
         });
-        Properties(written)
+        let filter = written
+            .iter()
+            .fold(0, |filter, (key, _)| filter | key_bit(key.as_str()));
+        Properties(written, filter)
     }
 
     fn position(&self, key: &str) -> Result<usize, usize> {
@@ -185,6 +203,9 @@ impl Properties {
     }
 
     pub fn get(&self, key: &str) -> Option<&str> {
+        if self.1 & key_bit(key) == 0 {
+            return None;
+        }
         let index = self.position(key).ok()?;
         Some(self.0[index].1.as_str())
     }
@@ -302,6 +323,12 @@ impl Profiles {
             h == hashed && self.text(self.entries[index as usize].name) == name
         })?;
         Some(index as usize)
+    }
+
+    /// Room for `more` profiles, so that reading a file grows nothing as it goes.
+    fn reserve(&mut self, more: usize) {
+        self.table.reserve(more, |&(hashed, _)| hashed);
+        self.entries.reserve(more);
     }
 
     /// The entry of `name` (a span of one of the texts), made if there is none.
@@ -539,6 +566,10 @@ impl ProfileSet {
         // the config file beats them.
         let mut unprefixed_default = Vec::new();
         let mut prefixed_default = false;
+        // A header is a line that starts with '[': their count bounds the profiles this file
+        // adds.
+        self.profiles
+            .reserve(memchr::memmem::find_iter(file.as_bytes(), b"\n[").count() + 1);
         let mut result = Ok(());
         walk(path, &file, false, |line| {
             let Line::Header { header, body } = line else {
@@ -618,8 +649,10 @@ pub(super) fn section_is_valid(kind: FileKind, prefix: Option<&str>, name: &str)
 
 /// Profile, section and property names the SDKs accept; anything else is ignored.
 pub fn is_identifier(name: &str) -> bool {
-    name.bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b"_-/.%@:+".contains(&b))
+    name.bytes().all(|b| {
+        b.is_ascii_alphanumeric()
+            || matches!(b, b'_' | b'-' | b'/' | b'.' | b'%' | b'@' | b':' | b'+')
+    })
 }
 
 /// A line that means something, as [`walk`] hands it on.
@@ -1054,6 +1087,24 @@ mod tests {
             }
         }
         assert!(compared > 1_000_000, "{compared}");
+    }
+
+    #[test]
+    fn the_key_filter_hides_no_key_that_is_there() {
+        let keys: Vec<String> = (0..300).map(|i| format!("key_{i}")).collect();
+        let text: String = keys.iter().map(|k| format!("{k} = v{k}\n")).collect();
+        let set = parse(&format!("[profile a]\n{text}"));
+        let a = set.profile("a").expect("a");
+        for key in &keys {
+            assert_eq!(a.get(key), Some(format!("v{key}").as_str()), "{key}");
+        }
+        let few = parse("[profile b]\nregion = x\n");
+        let b = few.profile("b").expect("b");
+        let missed = (0..300)
+            .filter(|i| b.get(&format!("absent_{i}")).is_none())
+            .count();
+        assert_eq!(missed, 300);
+        assert_eq!(b.get("region"), Some("x"));
     }
 
     #[test]

@@ -83,6 +83,9 @@ pub fn record(env: &Env, profile: &str) {
         return;
     };
     let mut names = recent(env);
+    if names.first().map(String::as_str) == Some(profile) {
+        return; // already on top: nothing to write (the common case, on every hit)
+    }
     names.retain(|name| name != profile);
     names.insert(0, profile.to_string());
     names.truncate(RECENT);

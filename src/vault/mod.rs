@@ -466,7 +466,7 @@ impl Vault {
                         .map_err(|e| VaultError::Unavailable(format!("cannot encode: {e}")))?,
                 );
                 self.keyring()?
-                    .put(profile, &json)
+                    .put(profile, &json, None)
                     .map_err(|e| VaultError::Keyring { why: e.to_string() })?;
             }
             VaultKind::File => {

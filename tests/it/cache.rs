@@ -26,8 +26,9 @@ use serde_json::Value;
 use crate::harness::{
     self, FakeServer, MFA_SESSION_SECRET, Mode, REVOKE_AND_EXEC, RUN_TIMEOUT, Store, StoreCx,
     TestEnv, Vars, WAIT, actions, all_entries_parse, assert_success, assume_bin, chain_config,
-    chain_env, check_credential_process_json, corrupt, entry_files, files_under, keyutils_read,
-    keyutils_search, moto, proxy_port, recorded_sts_calls, refused_endpoint, rfc3339_secs,
+    chain_env, check_credential_process_json, corrupt, entry_files, files_under,
+    kernel_copy_search, kernel_expiry, keyctl, keyutils_read, keyutils_search, moto, proxy_port,
+    recorded_sts_calls, refused_endpoint, rfc3339_secs, secret_service_delete,
     secret_service_lookup, standard_config, stored_secret, succeed, unique_suffix,
 };
 
@@ -159,6 +160,112 @@ fn secret_service_is_the_default_store() {
         "index.json lacks the expiration {exp} ({secs}): {index}"
     );
     assert_eq!(mode(&cx.cache_dir()), 0o700);
+}
+
+/// A Secret Service entry has a read-through copy in the kernel keyring, which the kernel drops
+/// when the credentials expire: a hit from the copy opens no D-Bus session (it works with the
+/// bus gone); once the copy is dropped (its kernel timeout shortened to a second here, as expiry
+/// would), the next hit reads the Secret Service and puts the copy back; `clear` removes both.
+#[test]
+fn secret_service_entries_have_a_kernel_copy_until_they_expire() {
+    let cx = StoreCx::new(Store::SecretService);
+    let key = cx.cache_key("plain");
+    let (first, calls, _) = cx.key_id_and_calls(&["plain"]);
+    assert_eq!(actions(&calls), ["AssumeRole"]);
+    let record = secret_service_lookup(&key).expect("the Secret Service entry");
+    let copy = kernel_copy_search(&key).expect("a kernel copy after the fresh fetch");
+    let payload = keyctl(&["pipe", &copy]).expect("keyctl pipe");
+    assert_eq!(payload, record.trim(), "the copy holds the entry itself");
+    let expiry = kernel_expiry(&copy).expect("the copy in /proc/keys");
+    assert_ne!(expiry, "perm", "the copy has a kernel timeout");
+    assert_eq!(keyutils_search(&key), None, "no keyutils store entry");
+
+    // With the bus gone, the copy answers alone.
+    let nowhere = format!("unix:path={}", cx.env.root().join("no-bus").display());
+    let mut cmd = cx.cmd();
+    cmd.env("DBUS_SESSION_BUS_ADDRESS", &nowhere).arg("-v");
+    let (id, calls, stderr) = cx.key_id_and_calls_with(&mut cmd, &["plain"]);
+    assert!(calls.is_empty(), "{calls:?}");
+    assert_eq!(id, first);
+    assert!(stderr.contains("kernel copy"), "{stderr}");
+    assert!(
+        !stderr.contains("unavailable"),
+        "no store was opened: {stderr}"
+    );
+
+    // The kernel drops the copy at its timeout; the Secret Service still answers, and the copy
+    // is made again.
+    keyctl(&["timeout", &copy, "1"]).expect("keyctl timeout");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while kernel_copy_search(&key).is_some() {
+        assert!(
+            Instant::now() < deadline,
+            "the kernel kept the copy past its timeout"
+        );
+        thread::sleep(Duration::from_millis(100));
+    }
+    let mut cmd = cx.cmd();
+    cmd.arg("-v");
+    let (id, calls, stderr) = cx.key_id_and_calls_with(&mut cmd, &["plain"]);
+    assert!(calls.is_empty(), "{calls:?}");
+    assert_eq!(id, first);
+    assert!(
+        stderr.contains("cache hit (keyring)") && !stderr.contains("kernel copy"),
+        "{stderr}"
+    );
+    assert!(kernel_copy_search(&key).is_some(), "the copy is back");
+
+    // clear removes the entry and its copy.
+    cx.ok(&["clear", "plain"]);
+    assert_eq!(secret_service_lookup(&key), None);
+    assert_eq!(kernel_copy_search(&key), None);
+    let (_, calls, _) = cx.key_id_and_calls(&["plain"]);
+    assert_eq!(actions(&calls), ["AssumeRole"]);
+    // A copy whose Secret Service entry is already gone is removed by clear too.
+    secret_service_delete(&key);
+    assert!(kernel_copy_search(&key).is_some());
+    cx.ok(&["clear", "--all"]);
+    assert_eq!(kernel_copy_search(&key), None);
+
+    // ASSUME_KEYRING_COPY=0: no copy.
+    let mut cmd = cx.cmd();
+    cmd.env("ASSUME_KEYRING_COPY", "0");
+    let (_, calls, _) = cx.key_id_and_calls_with(&mut cmd, &["plain"]);
+    assert_eq!(actions(&calls), ["AssumeRole"]);
+    assert!(secret_service_lookup(&key).is_some());
+    assert_eq!(kernel_copy_search(&key), None);
+    // … but clear removes copies with it as without it.
+    let (_, calls, _) = cx.key_id_and_calls(&["plain"]);
+    assert!(calls.is_empty(), "{calls:?}");
+    assert!(kernel_copy_search(&key).is_some(), "a hit makes the copy");
+    cx.ok_with(&[("ASSUME_KEYRING_COPY", "0")], &["clear", "plain"]);
+    assert_eq!(kernel_copy_search(&key), None);
+    assert_eq!(secret_service_lookup(&key), None);
+}
+
+/// Entries of the keyutils store are in the session keyring, each with a kernel timeout.
+#[test]
+fn keyutils_entries_expire_in_the_kernel() {
+    let cx = StoreCx::new(Store::Keyutils);
+    cx.ok(&["plain"]);
+    let id = keyutils_search(&cx.cache_key("plain")).expect("the keyutils entry");
+    let expiry = kernel_expiry(&id).expect("the entry in /proc/keys");
+    assert_ne!(expiry, "perm", "the entry has a kernel timeout");
+    let linked = keyctl(&["show", "@s"]).unwrap_or_default();
+    assert!(
+        !linked.contains("_persistent"),
+        "nothing links the persistent keyring into the session keyring:\n{linked}"
+    );
+    // Until the kernel has collected a key that `clear` invalidated, a search for it says
+    // "revoked": that is a miss, not a broken store (ASSUME_CACHE forces keyutils here).
+    for _ in 0..5 {
+        cx.ok_with(&[("ASSUME_CACHE", "keyutils")], &["clear", "plain"]);
+        let mut cmd = cx.cmd();
+        cmd.env("ASSUME_CACHE", "keyutils");
+        let (_, calls, _) = cx.key_id_and_calls_with(&mut cmd, &["plain"]);
+        assert_eq!(actions(&calls), ["AssumeRole"]);
+        assert!(keyutils_search(&cx.cache_key("plain")).is_some());
+    }
 }
 
 /// No usable Secret Service: one note that it caches in the kernel keyring, hits afterwards, the

@@ -305,7 +305,17 @@ impl StoreCx {
 
     /// Runs `assume ARGS`, asserts success, returns stderr.
     pub fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
+        self.ok_with(&[], args)
+    }
+
+    /// [`StoreCx::ok`] with more variables set.
+    pub fn ok_with(&self, vars: &[(&str, &str)], args: &[&str]) -> String {
+        let out = self
+            .cmd()
+            .envs(vars.iter().copied())
+            .args(args)
+            .output()
+            .unwrap();
         assert_success(args, &out);
         String::from_utf8_lossy(&out.stderr).into_owned()
     }
@@ -518,6 +528,15 @@ fn secret_service_lookup_on(bus: Option<&str>, key: &str) -> Option<String> {
         .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
+/// Removes the item `service=assume username=KEY`, as another program could.
+pub fn secret_service_delete(key: &str) {
+    let out = secret_tool(None, &["clear", "service", "assume", "username", key])
+        .stdin(Stdio::null())
+        .output()
+        .expect("run secret-tool");
+    assert!(out.status.success(), "secret-tool clear failed");
+}
+
 /// Stores `secret` as the item `service=assume username=KEY`, as another program could.
 pub fn secret_service_store(key: &str, secret: &str) {
     secret_service_store_on(None, key, secret);
@@ -544,14 +563,48 @@ fn secret_service_store_on(bus: Option<&str>, key: &str, secret: &str) {
 
 /// The id of the user key `keyring:KEY@assume` in this (private) session keyring.
 pub fn keyutils_search(key: &str) -> Option<String> {
+    kernel_search(key, "assume")
+}
+
+/// The id of the kernel keyring's copy of the OS keyring entry `key`.
+pub fn kernel_copy_search(key: &str) -> Option<String> {
+    kernel_search(key, "assume-copy")
+}
+
+/// Drops the kernel keyring's copy of the OS keyring entry `key`, if there is one.
+pub fn drop_kernel_copy(key: &str) {
+    if let Some(id) = kernel_copy_search(key) {
+        keyctl(&["invalidate", &id]);
+    }
+}
+
+/// Runs `keyctl ARGS…` in this (private) session keyring; its stdout, trimmed, or `None`
+/// when it fails.
+pub fn keyctl(args: &[&str]) -> Option<String> {
     let out = Command::new("keyctl")
-        .args(["search", "@s", "user", &format!("keyring:{key}@assume")])
+        .args(args)
         .stdin(Stdio::null())
         .output()
         .expect("run keyctl (keyutils)");
     out.status
         .success()
         .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// When the kernel drops the key `id` (decimal, as keyctl prints it), as `/proc/keys` says:
+/// `perm` for never, else the time left (`59m`, `3599s` …).
+pub fn kernel_expiry(id: &str) -> Option<String> {
+    let hex = format!("{:08x}", id.parse::<u32>().ok()?);
+    std::fs::read_to_string("/proc/keys")
+        .ok()?
+        .lines()
+        .find(|line| line.split_whitespace().next() == Some(hex.as_str()))
+        .and_then(|line| line.split_whitespace().nth(3).map(str::to_string))
+}
+
+/// The id of the user key `keyring:KEY@SERVICE` in this (private) session keyring.
+fn kernel_search(key: &str, service: &str) -> Option<String> {
+    keyctl(&["search", "@s", "user", &format!("keyring:{key}@{service}")])
 }
 
 /// The payload of the user key `keyring:KEY@assume`.
@@ -603,8 +656,15 @@ pub fn stored_secret(cx: &StoreCx, key: &str) -> Option<String> {
 /// Replaces the stored secret of `key` with `junk`, in the store `cx` uses.
 pub fn corrupt(cx: &StoreCx, key: &str, junk: &str) {
     match cx.store {
-        Store::SecretService => secret_service_store(key, junk),
-        Store::OwnSecretService => secret_service_store_on(cx.own_bus(), key, junk),
+        // The kernel's copy would answer until it expires: it goes too.
+        Store::SecretService => {
+            secret_service_store(key, junk);
+            drop_kernel_copy(key);
+        }
+        Store::OwnSecretService => {
+            secret_service_store_on(cx.own_bus(), key, junk);
+            drop_kernel_copy(key);
+        }
         Store::Keyutils | Store::BusWithoutSecretService | Store::LockedSecretService => {
             keyutils_store(key, junk)
         }
