@@ -569,9 +569,10 @@ fn sts_chars(value: &str, extra: &str) -> bool {
 /// of printable ASCII (`!` to `~`) at most 512 characters, the name 1 to 64 of
 /// `A-Za-z0-9+=,.@-_`, the ARN at most 2048 characters.
 fn validate_role_arn(profile: &str, arn: &str) -> Result<String, ConfigError> {
-    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    let mut parts = arn.splitn(6, ':');
+    let parts: [Option<&str>; 6] = std::array::from_fn(|_| parts.next());
     let ok = arn.len() <= MAX_ROLE_ARN_LENGTH
-        && matches!(parts.as_slice(), ["arn", partition, "iam", "", account, resource]
+        && matches!(parts, [Some("arn"), Some(partition), Some("iam"), Some(""), Some(account), Some(resource)]
         if is_partition(partition)
             && account.len() == 12
             && account.chars().all(|c| c.is_ascii_digit())
