@@ -60,10 +60,12 @@ impl Section {
 
     /// A property by name, case-insensitively, as the SDKs look them up.
     pub fn get(&self, key: &str) -> Option<&str> {
-        if key.bytes().any(|b| b.is_ascii_uppercase()) {
-            self.properties.get(&key.to_ascii_lowercase())
-        } else {
-            self.properties.get(key)
+        // Keys are kept in lower case; callers almost always ask in lower case too.
+        match self.properties.get(key) {
+            None if key.bytes().any(|b| b.is_ascii_uppercase()) => {
+                self.properties.get(&key.to_ascii_lowercase())
+            }
+            found => found,
         }
     }
 
