@@ -37,6 +37,9 @@ fn cases(default: u32) -> u32 {
 // Config → parse → resolve → plan
 // ---------------------------------------------------------------------------------------------
 
+/// How many plans `list`'s summary vouched for (and were checked against the build).
+static SUMMARIES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
 /// Everything the pipeline produces for `text`, rendered as a string (so two runs compare).
 fn pipeline(text: &str, kind: FileKind, overrides: &Overrides, env: &Env) -> String {
     let mut set = ProfileSet::default();
@@ -64,6 +67,25 @@ fn pipeline(text: &str, kind: FileKind, overrides: &Overrides, env: &Env) -> Str
         let walked = resolve_chain(&set, name);
         assert_eq!(forwards.resolve(name), walked, "resolver differs on {name}");
         assert_eq!(backwards, walked, "resolver (backwards) differs on {name}");
+    }
+    // `list`'s summary vouches for a plan only where building it succeeds, with the same
+    // region and MFA (its record of checked hop profiles shared across the run, as in `list`).
+    let mut checked = rustc_hash::FxHashSet::default();
+    for name in &names {
+        let Ok(chain) = resolve_chain(&set, name) else {
+            continue;
+        };
+        if let Some(summary) = Plan::summary(&set, &chain, env, &mut checked) {
+            let plan = Plan::build(&set, &chain, &Overrides::default(), env)
+                .unwrap_or_else(|e| panic!("summary of {name} vouched for a failing plan: {e}"));
+            assert_eq!(summary.region, plan.region, "{name}");
+            assert_eq!(
+                summary.mfa,
+                plan.hops.iter().any(|hop| hop.mfa_serial.is_some()),
+                "{name}"
+            );
+            SUMMARIES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
     }
     for name in &names {
         match resolve_chain(&set, name) {
@@ -230,6 +252,75 @@ fn arbitrary_bytes_as_lossy_text_never_panic() {
 #[test]
 fn structured_config_never_panics_and_is_deterministic() {
     run_config_property(structured_config(), CONFIG_CASES);
+}
+
+/// Chains of up to 8 profiles, mostly well formed (keys at the bottom, `role_arn` and
+/// `source_profile` above), each with a few more settings good or bad: where `list`'s summary
+/// and the plan's build could part.
+fn chain_config() -> impl Strategy<Value = String> {
+    const NAMES: [&str; 5] = ["a", "b", "c", "d", "e"];
+    let setting = (
+        prop_oneof![
+            Just("region"),
+            Just("mfa_serial"),
+            Just("duration_seconds"),
+            Just("external_id"),
+            Just("role_session_name"),
+            Just("role_arn"),
+            Just("endpoint_url"),
+            Just("mfa_session_duration"),
+            Just("mfa_process"),
+            Just("ignore_configured_endpoint_urls"),
+            Just("services"),
+            Just("credential_source"),
+            Just("source_profile"),
+        ],
+        prop_oneof![
+            3 => value(),
+            1 => Just("eu-west-1".to_string()),
+            1 => Just("EU_WEST".to_string()),
+            1 => Just("arn:aws:iam::123456789012:mfa/u".to_string()),
+            1 => Just("99999".to_string()),
+            1 => Just("8h".to_string()),
+            1 => Just("1s".to_string()),
+            1 => Just("ftp://x".to_string()),
+            1 => Just("true".to_string()),
+        ],
+    );
+    let profile = (
+        0..NAMES.len(),
+        any::<bool>(),
+        prop::collection::vec(setting, 0..4),
+    );
+    prop::collection::vec(profile, 1..8).prop_map(|profiles| {
+        let mut text = String::new();
+        for (i, (source, keys, settings)) in profiles.iter().enumerate() {
+            text.push_str(&format!("[profile {}]\n", NAMES[i % NAMES.len()]));
+            if *keys {
+                text.push_str("aws_access_key_id = AKIAEXAMPLE\naws_secret_access_key = s\n");
+            } else {
+                text.push_str(&format!(
+                    "role_arn = arn:aws:iam::123456789012:role/R{i}\nsource_profile = {}\n",
+                    NAMES[*source]
+                ));
+            }
+            for (key, value) in settings {
+                text.push_str(&format!("{key} = {value}\n"));
+            }
+        }
+        text
+    })
+}
+
+#[test]
+fn list_summaries_agree_with_the_plans_they_vouch_for() {
+    run_config_property(chain_config(), CONFIG_CASES);
+    let vouched = SUMMARIES.load(std::sync::atomic::Ordering::Relaxed);
+    eprintln!("fuzz: list's summary vouched for {vouched} plans, each checked against its build");
+    assert!(
+        vouched > 100,
+        "too few generated chains that list's summary vouches for"
+    );
 }
 
 /// Deep chains and long lines do not overflow anything.

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::cache::{Cache, EntryKind, Mode, unix_now};
 use crate::cli::{ListArgs, Output};
-use crate::config::{Env, Loaded, Overrides, Resolver};
+use crate::config::{Env, Loaded, Overrides, Plan, Resolver};
 use crate::credentials::role_key;
 use crate::error::{Error, Result};
 
@@ -37,6 +37,8 @@ pub fn run(args: &ListArgs, env: &Env) -> Result<()> {
         .collect();
     let overrides = Overrides::default();
     let mut resolver = Resolver::new(&loaded.profiles);
+    // Hop profiles whose own values passed their checks (see `Plan::summary`).
+    let mut checked = rustc_hash::FxHashSet::default();
     let rows: Vec<Row> = loaded
         .profiles
         .profiles
@@ -48,6 +50,22 @@ pub fn run(args: &ListArgs, env: &Env) -> Result<()> {
                 .and_then(|arn| arn.split(':').nth(4))
                 .filter(|account| !account.is_empty())
                 .map(str::to_string);
+            // A profile that is not cached needs no cache key: when its plan can be vouched
+            // for, its row is the summary's.
+            if !cached_profiles.contains(name)
+                && let Ok(chain) = resolver.resolve(name)
+                && let Some(summary) = Plan::summary(&loaded.profiles, &chain, env, &mut checked)
+            {
+                return Row {
+                    profile: name.to_string(),
+                    account,
+                    region: Some(summary.region),
+                    mfa: summary.mfa,
+                    cached_until: None,
+                    role_arn: (!chain.hops.is_empty()).then_some(role_arn).flatten(),
+                    error: None,
+                };
+            }
             match super::plan_in(&mut resolver, &loaded, name, &overrides, env) {
                 Ok(plan) => Row {
                     profile: name.to_string(),

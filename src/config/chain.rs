@@ -5,7 +5,7 @@
 //! (`list`), working out each profile's chain as a source profile once, so that resolving
 //! every profile is linear in the number of profiles however deep the chains are.
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::rc::Rc;
 
 use super::parse::{ProfileSet, Section};
@@ -253,7 +253,7 @@ impl<'a> Resolver<'a> {
     pub fn new(set: &'a ProfileSet) -> Self {
         Resolver {
             set,
-            sources: HashMap::new(),
+            sources: HashMap::default(),
             visits: 0,
         }
     }
@@ -310,7 +310,7 @@ impl<'a> Resolver<'a> {
     /// of its chain), then every profile on the way is known, from the bottom up.
     fn source(&mut self, start: &'a str) -> AsSource<'a> {
         let mut stack: Vec<&'a Section> = Vec::new();
-        let mut on_stack: HashSet<&'a str> = HashSet::new();
+        let mut on_stack: HashSet<&'a str> = HashSet::default();
         let mut name = start;
         let mut below = loop {
             if let Some(known) = self.sources.get(name) {

@@ -7,7 +7,7 @@ pub mod edit;
 mod parse;
 pub mod plan;
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::io::ErrorKind;
 
 pub use chain::{

@@ -201,67 +201,11 @@ impl Plan {
                 .find_map(|profile| profile.get(key).map(|value| (profile, value)))
         };
 
-        let (region, region_source) = if let Some(region) = &overrides.region {
-            (region.clone(), RegionSource::Flag)
-        } else if let Some((profile, region)) = setting("region") {
-            (
-                region.to_string(),
-                RegionSource::Profile(profile.name.clone()),
-            )
-        } else if let Some((var, region)) = ["AWS_REGION", "AWS_DEFAULT_REGION"]
-            .iter()
-            .find_map(|var| env.get(var).map(|value| (var, value)))
-        {
-            (region, RegionSource::Env(var.to_string()))
-        } else {
-            (DEFAULT_REGION.to_string(), RegionSource::Default)
-        };
-        // A region is one DNS label of the STS host name, as botocore checks it.
-        if !(1..=MAX_REGION_LENGTH).contains(&region.len())
-            || !region
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-        {
-            return Err(invalid(
-                &selected,
-                format!(
-                    "region '{}' is not an AWS region name (like eu-west-1: at most {MAX_REGION_LENGTH} lower-case letters, digits and -)",
-                    excerpt(&region)
-                ),
-            ));
-        }
-
+        let (region, region_source) = choose_region(overrides, &setting, env);
+        check_region(&selected, &region)?;
         let endpoint_url = endpoint_url(set, &setting, env);
-        if let Some(url) = &endpoint_url
-            && !(url.starts_with("http://") || url.starts_with("https://"))
-        {
-            return Err(invalid(
-                &selected,
-                format!(
-                    "STS endpoint '{}' must start with https:// or http://",
-                    excerpt(&crate::message::redact_urls(url))
-                ),
-            ));
-        }
-
-        let mfa_session_seconds = match setting("mfa_session_duration")
-            .map(|(profile, value)| (profile.name.clone(), value.to_string()))
-            .or_else(|| {
-                env.get("ASSUME_MFA_SESSION_DURATION")
-                    .map(|value| (selected.clone(), value))
-            }) {
-            None => DEFAULT_MFA_SESSION_SECONDS,
-            Some((profile, text)) => parse_human_seconds(&text)
-                .filter(|seconds| MFA_SESSION_RANGE.contains(seconds))
-                .ok_or_else(|| {
-                    invalid(
-                        &profile,
-                        format!(
-                            "mfa_session_duration '{text}' must be 15 min to 36 h (e.g. 8h or 28800)"
-                        ),
-                    )
-                })?,
-        };
+        check_endpoint(&selected, endpoint_url.as_deref())?;
+        let mfa_session_seconds = mfa_session_seconds(&selected, &setting, env)?;
 
         let mut notices = Vec::new();
         let last = chain.hops.len().saturating_sub(1);
@@ -326,6 +270,151 @@ impl Plan {
             mfa_session_seconds,
         })
     }
+}
+
+/// Looks a setting up in the selected profile, else the nearest source profile that has it:
+/// that profile and the value.
+type Setting<'a> = dyn Fn(&str) -> Option<(&'a &'a Section, &'a str)> + 'a;
+
+/// The region: `--region`, else the nearest profile's `region`, else the environment's, else
+/// the default.
+fn choose_region<'a>(
+    overrides: &Overrides,
+    setting: &Setting<'a>,
+    env: &Env,
+) -> (String, RegionSource) {
+    if let Some(region) = &overrides.region {
+        (region.clone(), RegionSource::Flag)
+    } else if let Some((profile, region)) = setting("region") {
+        (
+            region.to_string(),
+            RegionSource::Profile(profile.name.clone()),
+        )
+    } else if let Some((var, region)) = ["AWS_REGION", "AWS_DEFAULT_REGION"]
+        .iter()
+        .find_map(|var| env.get(var).map(|value| (var, value)))
+    {
+        (region, RegionSource::Env(var.to_string()))
+    } else {
+        (DEFAULT_REGION.to_string(), RegionSource::Default)
+    }
+}
+
+/// A region is one DNS label of the STS host name, as botocore checks it.
+fn check_region(selected: &str, region: &str) -> Result<(), ConfigError> {
+    if (1..=MAX_REGION_LENGTH).contains(&region.len())
+        && region
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    {
+        return Ok(());
+    }
+    Err(invalid(
+        selected,
+        format!(
+            "region '{}' is not an AWS region name (like eu-west-1: at most {MAX_REGION_LENGTH} lower-case letters, digits and -)",
+            excerpt(region)
+        ),
+    ))
+}
+
+fn check_endpoint(selected: &str, endpoint_url: Option<&str>) -> Result<(), ConfigError> {
+    match endpoint_url {
+        Some(url) if !(url.starts_with("http://") || url.starts_with("https://")) => Err(invalid(
+            selected,
+            format!(
+                "STS endpoint '{}' must start with https:// or http://",
+                excerpt(&crate::message::redact_urls(url))
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// How long a cached MFA session lasts: the nearest `mfa_session_duration`, else
+/// `ASSUME_MFA_SESSION_DURATION`, else 8 h.
+fn mfa_session_seconds<'a>(
+    selected: &str,
+    setting: &Setting<'a>,
+    env: &Env,
+) -> Result<u32, ConfigError> {
+    let Some((profile, text)) = setting("mfa_session_duration")
+        .map(|(profile, value)| (profile.name.clone(), value.to_string()))
+        .or_else(|| {
+            env.get("ASSUME_MFA_SESSION_DURATION")
+                .map(|value| (selected.to_string(), value))
+        })
+    else {
+        return Ok(DEFAULT_MFA_SESSION_SECONDS);
+    };
+    parse_human_seconds(&text)
+        .filter(|seconds| MFA_SESSION_RANGE.contains(seconds))
+        .ok_or_else(|| {
+            invalid(
+                &profile,
+                format!("mfa_session_duration '{text}' must be 15 min to 36 h (e.g. 8h or 28800)"),
+            )
+        })
+}
+
+/// What `list` shows of a plan, when [`Plan::summary`] can vouch for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Summary {
+    pub region: String,
+    /// Whether a hop has `mfa_serial`.
+    pub mfa: bool,
+}
+
+impl Plan {
+    /// The region and MFA of the plan [`Plan::build`] makes of `chain` with no overrides, when
+    /// it can be said that the build succeeds without building it: each hop profile's own
+    /// values are checked once per run (`checked` holds those that passed), so that `list` does
+    /// not check a source's values again for every profile on top of it. `None` when the base
+    /// is not static keys, or anything would fail: the plan is then built, and says why.
+    pub fn summary<'a>(
+        set: &ProfileSet,
+        chain: &ProfileChain<'a>,
+        env: &Env,
+        checked: &mut rustc_hash::FxHashSet<&'a str>,
+    ) -> Option<Summary> {
+        let BaseProvider::AccessKey(base) = chain.base else {
+            return None;
+        };
+        let mut lookup: Vec<&Section> = chain.hops.iter().rev().map(|hop| hop.profile).collect();
+        lookup.push(base);
+        let selected = &lookup[0].name;
+        let setting = |key: &str| {
+            lookup
+                .iter()
+                .find_map(|profile| profile.get(key).map(|value| (profile, value)))
+        };
+        let (region, _) = choose_region(&Overrides::default(), &setting, env);
+        check_region(selected, &region).ok()?;
+        check_endpoint(selected, endpoint_url(set, &setting, env).as_deref()).ok()?;
+        mfa_session_seconds(selected, &setting, env).ok()?;
+        let mut mfa = false;
+        for hop in &chain.hops {
+            let profile = hop.profile;
+            if !checked.contains(profile.name.as_str()) {
+                check_hop(profile).ok()?;
+                checked.insert(&profile.name);
+            }
+            mfa |= profile.get("mfa_serial").is_some();
+        }
+        Some(Summary { region, mfa })
+    }
+}
+
+/// A hop profile's own values, checked as [`Plan::build`] checks them (with no `--duration`).
+fn check_hop(profile: &Section) -> Result<(), ConfigError> {
+    if let Some(text) = profile.get("duration_seconds") {
+        check_duration(&profile.name, parse_duration_seconds(&profile.name, text)?)?;
+    }
+    validate_role_arn(&profile.name, profile.get("role_arn").unwrap_or_default())?;
+    optional(profile, "mfa_serial", validate_mfa_serial)?;
+    optional(profile, "external_id", validate_external_id)?;
+    optional(profile, "role_session_name", validate_session_name)?;
+    Ok(())
 }
 
 /// `28800`, `8h`, `90m`: seconds.
@@ -458,11 +547,7 @@ fn base_identity(set: &ProfileSet, base: &Base, profile: &Section, env: &Env) ->
 
 /// The STS endpoint override, in the SDKs' order: service variable, global variable,
 /// the profile's `services` section, the profile's `endpoint_url`.
-fn endpoint_url<'a>(
-    set: &ProfileSet,
-    setting: &dyn Fn(&str) -> Option<(&'a &'a Section, &'a str)>,
-    env: &Env,
-) -> Option<String> {
+fn endpoint_url<'a>(set: &ProfileSet, setting: &Setting<'a>, env: &Env) -> Option<String> {
     service_endpoint_url(set, setting, env, "sts")
 }
 
@@ -471,7 +556,7 @@ fn endpoint_url<'a>(
 /// section, the profile's `endpoint_url`.
 fn service_endpoint_url<'a>(
     set: &ProfileSet,
-    setting: &dyn Fn(&str) -> Option<(&'a &'a Section, &'a str)>,
+    setting: &Setting<'a>,
     env: &Env,
     service: &str,
 ) -> Option<String> {
