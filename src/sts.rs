@@ -155,9 +155,14 @@ fn http_client(
     endpoint_url: Option<&str>,
 ) -> Option<aws_smithy_runtime_api::client::http::SharedHttpClient> {
     let url = endpoint_url?;
-    url.get(..7)
-        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("http://"))
-        .then(|| aws_smithy_http_client::Builder::new().build_http())
+    // That client knows no proxy: with one set, the SDK's own client takes it as before.
+    let proxied = ["HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"]
+        .iter()
+        .any(|var| std::env::var_os(var).is_some_and(|value| !value.is_empty()));
+    let plain = url
+        .get(..7)
+        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("http://"));
+    (plain && !proxied).then(|| aws_smithy_http_client::Builder::new().build_http())
 }
 
 /// An STS client for one plan's region and endpoint.

@@ -261,13 +261,27 @@ impl Cache {
     fn copy_hit(&self, key: &str, min_ttl: Duration) -> Option<Credentials> {
         let bytes = self.copy()?.get(key).ok()??;
         let stored = Stored::parse(&bytes)?;
-        match stored.age(min_ttl) {
-            Age::Fresh(left) => {
-                crate::verbose!("cache hit (keyring, its kernel copy), {left}s left");
-                Some(stored.into_credentials())
-            }
-            _ => None,
+        if !matches!(stored.age(min_ttl), Age::Fresh(_)) {
+            return None;
         }
+        // Only while the index still lists this very entry in the keyring: `clear` (from any
+        // session) and every refresh change the index, so a copy they left behind in some
+        // session keyring answers nothing.
+        if !self.listed(key, stored.expires_at) {
+            crate::verbose!("cache: the kernel copy is not the indexed entry; asking the keyring");
+            return None;
+        }
+        if let Age::Fresh(left) = stored.age(min_ttl) {
+            crate::verbose!("cache hit (keyring, its kernel copy), {left}s left");
+        }
+        Some(stored.into_credentials())
+    }
+
+    /// Whether the index lists the OS keyring entry under `key`, expiring at `expires_at`.
+    fn listed(&self, key: &str, expires_at: u64) -> bool {
+        self.index().get(key).is_some_and(|entry| {
+            entry.store == StoreKind::Keyring && entry.expires_at == expires_at
+        })
     }
 
     /// Keeps (or renews) the kernel's copy of an OS keyring entry, which the kernel drops when
@@ -277,6 +291,10 @@ impl Cache {
             return;
         };
         if expires_at <= now {
+            return;
+        }
+        if !copy.has_room_for(bytes.len() + key.len() + COPY_SERVICE.len()) {
+            crate::verbose!("cache: no kernel copy kept (it would take over half the key quota)");
             return;
         }
         match copy.put(key, bytes, Some(Duration::from_secs(expires_at - now))) {
@@ -573,6 +591,8 @@ impl Cache {
         }
         if let Ok(bytes) = &found
             && self.store.as_ref().map(|s| s.kind()) == Some(StoreKind::Keyring)
+            && self.copy().is_some()
+            && self.listed(key, stored.expires_at)
         {
             self.keep_copy(key, bytes, stored.expires_at);
         }

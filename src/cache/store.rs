@@ -181,10 +181,6 @@ pub struct KernelStore {
     service: &'static str,
 }
 
-/// The most keys of a keyring that [`KernelStore::keys`] looks at.
-#[cfg(target_os = "linux")]
-const MAX_LINKS: usize = 4096;
-
 #[cfg(target_os = "linux")]
 fn kernel_error(error: linux_keyutils::KeyError) -> StoreError {
     StoreError::Unavailable(format!("the kernel keyring refused: {error:?}"))
@@ -208,6 +204,43 @@ impl KernelStore {
             Err(StoreError::Unavailable(
                 "keyutils exists only on Linux".into(),
             ))
+        }
+    }
+
+    /// Whether `bytes` more would leave at least half of this user's kernel key quota
+    /// (`/proc/key-users`: keys and bytes) to everyone else: the quota is small (200 keys,
+    /// 20 000 bytes by default) and shared with the user's other programs (Kerberos caches,
+    /// for one). An unreadable quota is room: the kernel still refuses what does not fit.
+    pub fn has_room_for(&self, bytes: usize) -> bool {
+        #[cfg(target_os = "linux")]
+        {
+            let uid = rustix::process::getuid().as_raw();
+            let Ok(text) = std::fs::read_to_string("/proc/key-users") else {
+                return true;
+            };
+            let Some(fields) = text.lines().find_map(|line| {
+                let (owner, rest) = line.trim_start().split_once(':')?;
+                (owner.parse::<u32>().ok()? == uid)
+                    .then(|| rest.split_whitespace().collect::<Vec<_>>())
+            }) else {
+                return true;
+            };
+            // usage, nkeys/nikeys, qnkeys/maxkeys, qnbytes/maxbytes
+            let used_of = |field: Option<&&str>| -> Option<(usize, usize)> {
+                let (used, max) = field?.split_once('/')?;
+                Some((used.parse().ok()?, max.parse().ok()?))
+            };
+            match (used_of(fields.get(2)), used_of(fields.get(3))) {
+                (Some((keys, max_keys)), Some((used, max_bytes))) => {
+                    keys < max_keys / 2 && used + bytes <= max_bytes / 2
+                }
+                _ => true,
+            }
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            let _ = bytes;
+            false
         }
     }
 
@@ -253,17 +286,27 @@ impl CredentialStore for KernelStore {
     }
 
     fn put(&self, key: &str, value: &[u8], lifetime: Option<Duration>) -> Result<(), StoreError> {
-        let added = self
-            .ring
+        use linux_keyutils::{KeyRing, KeyRingIdentifier};
+        // Made in this thread's own keyring and given its timeout there, then linked into the
+        // session keyring (which displaces an older key of that description): a process killed
+        // halfway leaves no key without a timeout behind, only one that dies with the thread.
+        let thread =
+            KeyRing::from_special_id(KeyRingIdentifier::Thread, true).map_err(kernel_error)?;
+        let added = thread
             .add_key(&self.description(key), value)
             .map_err(kernel_error)?;
-        if let Some(lifetime) = lifetime {
-            let seconds = lifetime.as_secs().max(1);
-            if let Err(e) = added.set_timeout(usize::try_from(seconds).unwrap_or(usize::MAX)) {
-                // A key the kernel would not drop by itself is not kept.
-                let _ = added.invalidate();
-                return Err(kernel_error(e));
+        let placed = match lifetime {
+            Some(lifetime) => {
+                let seconds = lifetime.as_secs().max(1);
+                added.set_timeout(usize::try_from(seconds).unwrap_or(usize::MAX))
             }
+            None => Ok(()),
+        }
+        .and_then(|()| self.ring.link_key(added));
+        let _ = thread.unlink_key(added);
+        if let Err(e) = placed {
+            let _ = added.invalidate();
+            return Err(kernel_error(e));
         }
         Ok(())
     }
@@ -280,34 +323,10 @@ impl CredentialStore for KernelStore {
         Ok(())
     }
 
+    /// Not listed: reading a keyring's links through linux-keyutils is unsound past the
+    /// buffer it is given, and every key `assume` writes is in the index (and times out).
     fn keys(&self) -> Vec<String> {
-        let prefix = "keyring:";
-        let suffix = format!("@{}", self.service);
-        let mut keys = Vec::new();
-        let mut rings = vec![(self.ring, 0)];
-        while let Some((ring, depth)) = rings.pop() {
-            let Ok(links) = ring.get_links(MAX_LINKS) else {
-                continue;
-            };
-            for link in links.iter() {
-                if let Some(inner) = link.as_ring() {
-                    if depth < 2 {
-                        rings.push((inner, depth + 1));
-                    }
-                } else if let Some(found) = link.as_key()
-                    && let Ok(metadata) = found.metadata()
-                    && let Some(key) = metadata
-                        .get_description()
-                        .strip_prefix(prefix)
-                        .and_then(|rest| rest.strip_suffix(suffix.as_str()))
-                {
-                    keys.push(key.to_string());
-                }
-            }
-        }
-        keys.sort();
-        keys.dedup();
-        keys
+        Vec::new()
     }
 }
 

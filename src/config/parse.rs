@@ -569,9 +569,9 @@ impl ProfileSet {
         let mut unprefixed_default = Vec::new();
         let mut prefixed_default = false;
         // A header is a line that starts with '[': their count bounds the profiles this file
-        // adds.
-        self.profiles
-            .reserve(memchr::memmem::find_iter(file.as_bytes(), b"\n[").count() + 1);
+        // adds (capped: a file of nothing but `[]` lines reserves no gigabytes).
+        let headers = memchr::memmem::find_iter(file.as_bytes(), b"\n[").count() + 1;
+        self.profiles.reserve(headers.min(1 << 20));
         let mut result = Ok(());
         walk(path, &file, false, |line| {
             let Line::Header { header, body } = line else {

@@ -215,6 +215,23 @@ fn secret_service_entries_have_a_kernel_copy_until_they_expire() {
     );
     assert!(kernel_copy_search(&key).is_some(), "the copy is back");
 
+    // `clear` from another login session (its own session keyring) cannot reach this
+    // session's copy, but the copy is then no longer the indexed entry: it answers nothing.
+    let other = cx
+        .command("keyctl")
+        .args(["session", "-"])
+        .arg(assume_bin())
+        .args(["clear", "plain"])
+        .output()
+        .unwrap();
+    assert!(other.status.success(), "{other:?}");
+    assert!(
+        kernel_copy_search(&key).is_some(),
+        "this session's copy is still there"
+    );
+    let (_, calls, _) = cx.key_id_and_calls(&["plain"]);
+    assert_eq!(actions(&calls), ["AssumeRole"], "the cleared copy answered");
+
     // clear removes the entry and its copy.
     cx.ok(&["clear", "plain"]);
     assert_eq!(secret_service_lookup(&key), None);
