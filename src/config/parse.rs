@@ -1110,6 +1110,15 @@ mod tests {
     }
 
     #[test]
+    fn a_header_is_trimmed_of_spaces_and_tabs_only_as_in_the_rust_sdk() {
+        let set = parse("[profile \ta ]\nk = 1\n[profile b\u{a0}]\nk = 2\n");
+        assert_eq!(set.profile("a").and_then(|p| p.get("k")), Some("1"));
+        // A no-break space is no white space to the SDK: `b\u{a0}` is not a profile name.
+        assert!(set.profile("b").is_none());
+        assert_eq!(set.profiles.len(), 1);
+    }
+
+    #[test]
     fn keys_are_case_insensitive() {
         let set = parse("[profile a]\nRole_ARN = x\n");
         assert_eq!(set.profile("a").and_then(|p| p.get("ROLE_arn")), Some("x"));
