@@ -261,9 +261,9 @@ impl Cache {
     fn copy_hit(&self, key: &str, min_ttl: Duration) -> Option<Credentials> {
         let bytes = self.copy()?.get(key).ok()??;
         let stored = Stored::parse(&bytes)?;
-        if !matches!(stored.age(min_ttl), Age::Fresh(_)) {
+        let Age::Fresh(left) = stored.age(min_ttl) else {
             return None;
-        }
+        };
         // Only while the index still lists this very entry in the keyring: `clear` (from any
         // session) and every refresh change the index, so a copy they left behind in some
         // session keyring answers nothing.
@@ -271,9 +271,7 @@ impl Cache {
             crate::verbose!("cache: the kernel copy is not the indexed entry; asking the keyring");
             return None;
         }
-        if let Age::Fresh(left) = stored.age(min_ttl) {
-            crate::verbose!("cache hit (keyring, its kernel copy), {left}s left");
-        }
+        crate::verbose!("cache hit (keyring, its kernel copy), {left}s left");
         Some(stored.into_credentials())
     }
 
