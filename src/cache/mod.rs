@@ -33,6 +33,7 @@ pub enum Mode {
 
 impl Mode {
     pub fn from_env(env: &Env, no_cache: bool) -> Result<Mode> {
+        keyring_copy(env)?;
         if no_cache {
             return Ok(Mode::None);
         }
@@ -46,6 +47,17 @@ impl Mode {
                 "ASSUME_CACHE={other} is not a cache store: use keyring, keyutils, file or none"
             ))),
         }
+    }
+}
+
+/// `ASSUME_KEYRING_COPY`: whether OS keyring entries get a kernel copy (default yes).
+fn keyring_copy(env: &Env) -> Result<bool> {
+    match env.get("ASSUME_KEYRING_COPY").as_deref() {
+        None | Some("1" | "true" | "yes" | "on") => Ok(true),
+        Some("0" | "false" | "no" | "off") => Ok(false),
+        Some(other) => Err(Error::Usage(format!(
+            "ASSUME_KEYRING_COPY={other} is not a switch: use 1 or 0"
+        ))),
     }
 }
 
@@ -223,7 +235,7 @@ impl Cache {
             passed_over: Vec::new(),
             broken: false,
             refusal_said: Cell::new(false),
-            copies: env.get("ASSUME_KEYRING_COPY").as_deref() != Some("0"),
+            copies: keyring_copy(env).unwrap_or(true),
             copy: OnceCell::new(),
         }
     }

@@ -617,6 +617,16 @@ static CATALOGUE: &[Case] = &[
         code: 2,
         stderr: "ASSUME_CACHE=bogus is not a cache store",
     },
+    Case {
+        name: "ASSUME_KEYRING_COPY not a switch",
+        setup: Setup::Moto,
+        config: STD,
+        credentials: ALICE,
+        args: &["plain"],
+        env: &[("ASSUME_KEYRING_COPY", "sometimes")],
+        code: 2,
+        stderr: "ASSUME_KEYRING_COPY=sometimes is not a switch: use 1 or 0",
+    },
     case(
         "exec without a command",
         Setup::Moto,
