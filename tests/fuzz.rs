@@ -14,7 +14,9 @@
 
 use std::process::{Command, Stdio};
 
-use assume::config::{Env, FileKind, Overrides, Plan, ProfileSet, Resolver, resolve_chain};
+use assume::config::{
+    BaseProvider, Env, FileKind, Overrides, Plan, ProfileSet, Resolver, Summaries, resolve_chain,
+};
 use assume::handoff::Change;
 use assume::handoff::shell::{Shell, render};
 use proptest::prelude::*;
@@ -70,21 +72,57 @@ fn pipeline(text: &str, kind: FileKind, overrides: &Overrides, env: &Env) -> Str
     }
     // `list`'s summary vouches for a plan only where building it succeeds, with the same
     // region and MFA (its record of checked hop profiles shared across the run, as in `list`).
-    let mut checked = rustc_hash::FxHashSet::default();
-    for name in &names {
-        let Ok(chain) = resolve_chain(&set, name) else {
-            continue;
-        };
-        if let Some(summary) = Plan::summary(&set, &chain, env, &mut checked) {
-            let plan = Plan::build(&set, &chain, &Overrides::default(), env)
-                .unwrap_or_else(|e| panic!("summary of {name} vouched for a failing plan: {e}"));
-            assert_eq!(summary.region, plan.region, "{name}");
-            assert_eq!(
-                summary.mfa,
-                plan.hops.iter().any(|hop| hop.mfa_serial.is_some()),
-                "{name}"
-            );
-            SUMMARIES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    // Beside the run's environment, environments that decide what the profiles would: a bad
+    // region, endpoint or MFA session length, endpoints ignored, an STS endpoint set.
+    let summary_envs = [
+        env.clone(),
+        Env::from_pairs([
+            ("AWS_DEFAULT_REGION", "Bad_Region"),
+            ("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "TRUE"),
+            ("ASSUME_MFA_SESSION_DURATION", "1s"),
+        ]),
+        Env::from_pairs([
+            ("AWS_ENDPOINT_URL", "ftp://sts.example"),
+            ("ASSUME_MFA_SESSION_DURATION", "8h"),
+        ]),
+        Env::from_pairs([
+            ("AWS_ENDPOINT_URL_STS", "http://127.0.0.1:1"),
+            ("AWS_ENDPOINT_URL", "ftp://sts.example"),
+            ("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "false"),
+        ]),
+    ];
+    for env in &summary_envs {
+        let mut summaries = Summaries::new(env);
+        for name in &names {
+            let Ok(chain) = resolve_chain(&set, name) else {
+                continue;
+            };
+            let plan = Plan::build(&set, &chain, &Overrides::default(), env);
+            match summaries.summary(&set, &chain) {
+                Some(summary) => {
+                    let plan = plan.unwrap_or_else(|e| {
+                        panic!("summary of {name} vouched for a failing plan: {e}")
+                    });
+                    assert_eq!(summary.region, plan.region, "{name}");
+                    assert_eq!(
+                        summary.mfa,
+                        plan.hops.iter().any(|hop| hop.mfa_serial.is_some()),
+                        "{name}"
+                    );
+                    SUMMARIES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+                // A plan of static keys that builds is one the summary must vouch for, or
+                // `list` would build every plan again.
+                None if matches!(chain.base, BaseProvider::AccessKey(_)) => {
+                    if let Ok(plan) = plan {
+                        panic!(
+                            "summary of {name} refused a plan that builds ({})",
+                            plan.region
+                        );
+                    }
+                }
+                None => {}
+            }
         }
     }
     for name in &names {

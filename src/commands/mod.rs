@@ -29,12 +29,14 @@ use crate::profile::{self, Asking};
 /// closed pipe, `| head`) ends the run quietly with the status a shell gives SIGPIPE, never a
 /// panic.
 pub fn emit(text: &str) -> Result<()> {
+    emit_bytes(text.as_bytes())
+}
+
+/// [`emit`] of text already encoded.
+pub fn emit_bytes(text: &[u8]) -> Result<()> {
     use std::io::Write;
     let mut stdout = std::io::stdout().lock();
-    match stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush())
-    {
+    match stdout.write_all(text).and_then(|()| stdout.flush()) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Err(Error::Exit {
             code: 141,

@@ -17,7 +17,7 @@ pub use parse::{
     FileKind, ParseError, ProfileSet, Section, VaultEntry, is_identifier, parse_sub_properties,
 };
 pub use plan::{
-    Base, CredentialSource, Hop, Overrides, Plan, RegionSource, default_session_name,
+    Base, CredentialSource, Hop, Overrides, Plan, RegionSource, Summaries, default_session_name,
     parse_human_seconds,
 };
 

@@ -357,7 +357,7 @@ fn mfa_session_seconds<'a>(
         })
 }
 
-/// What `list` shows of a plan, when [`Plan::summary`] can vouch for it.
+/// What `list` shows of a plan, when [`Summaries::summary`] can vouch for it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Summary {
     pub region: String,
@@ -365,44 +365,169 @@ pub struct Summary {
     pub mfa: bool,
 }
 
-impl Plan {
+/// `list`'s summaries of many plans of one set and environment: what the environment says of
+/// every plan (region, endpoint, MFA session length) is read and checked once, and each hop
+/// profile's own values are checked once, not once for every profile on top of it.
+pub struct Summaries<'a> {
+    /// `AWS_REGION`, else `AWS_DEFAULT_REGION`.
+    env_region: Option<String>,
+    /// `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS`, when set: whether it says `true`.
+    env_ignores_endpoints: Option<bool>,
+    /// `AWS_ENDPOINT_URL_STS`, else `AWS_ENDPOINT_URL`: whether it is a usable endpoint.
+    env_endpoint_ok: Option<bool>,
+    /// `ASSUME_MFA_SESSION_DURATION`: whether it is a usable length.
+    env_mfa_session_ok: Option<bool>,
+    /// Hop profiles whose own values passed their checks.
+    checked: rustc_hash::FxHashSet<&'a str>,
+    /// What the part of a chain from a source profile down says: by (that profile, the
+    /// number of profiles from it to the base).
+    below: rustc_hash::FxHashMap<(usize, usize), Settings<'a>>,
+    /// The chain being summarised, from the selected profile down to the base.
+    lookup: Vec<&'a Section>,
+    env: &'a Env,
+}
+
+/// The settings a summary reads, from the nearest profile that has each.
+#[derive(Clone, Copy, Default)]
+struct Settings<'a> {
+    region: Option<&'a str>,
+    ignore_configured_endpoint_urls: Option<&'a str>,
+    services: Option<&'a str>,
+    endpoint_url: Option<&'a str>,
+    mfa_session_duration: Option<&'a str>,
+}
+
+impl<'a> Settings<'a> {
+    fn of(profile: &'a Section) -> Self {
+        Settings {
+            region: profile.get("region"),
+            ignore_configured_endpoint_urls: profile.get("ignore_configured_endpoint_urls"),
+            services: profile.get("services"),
+            endpoint_url: profile.get("endpoint_url"),
+            mfa_session_duration: profile.get("mfa_session_duration"),
+        }
+    }
+
+    /// These settings, each falling back to `below`'s.
+    fn over(self, below: Settings<'a>) -> Self {
+        Settings {
+            region: self.region.or(below.region),
+            ignore_configured_endpoint_urls: self
+                .ignore_configured_endpoint_urls
+                .or(below.ignore_configured_endpoint_urls),
+            services: self.services.or(below.services),
+            endpoint_url: self.endpoint_url.or(below.endpoint_url),
+            mfa_session_duration: self.mfa_session_duration.or(below.mfa_session_duration),
+        }
+    }
+}
+
+impl<'a> Summaries<'a> {
+    pub fn new(env: &'a Env) -> Self {
+        Summaries {
+            env_region: env
+                .get("AWS_REGION")
+                .or_else(|| env.get("AWS_DEFAULT_REGION")),
+            env_ignores_endpoints: env
+                .get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
+                .map(|value| value.eq_ignore_ascii_case("true")),
+            env_endpoint_ok: env
+                .get("AWS_ENDPOINT_URL_STS")
+                .or_else(|| env.get("AWS_ENDPOINT_URL"))
+                .map(|url| check_endpoint("", Some(&url)).is_ok()),
+            env_mfa_session_ok: env
+                .get("ASSUME_MFA_SESSION_DURATION")
+                .map(|text| mfa_session_ok(&text)),
+            checked: rustc_hash::FxHashSet::default(),
+            below: rustc_hash::FxHashMap::default(),
+            lookup: Vec::new(),
+            env,
+        }
+    }
+
     /// The region and MFA of the plan [`Plan::build`] makes of `chain` with no overrides, when
-    /// it can be said that the build succeeds without building it: each hop profile's own
-    /// values are checked once per run (`checked` holds those that passed), so that `list` does
-    /// not check a source's values again for every profile on top of it. `None` when the base
-    /// is not static keys, or anything would fail: the plan is then built, and says why.
-    pub fn summary<'a>(
-        set: &ProfileSet,
-        chain: &ProfileChain<'a>,
-        env: &Env,
-        checked: &mut rustc_hash::FxHashSet<&'a str>,
-    ) -> Option<Summary> {
+    /// it can be said that the build succeeds without building it. `None` when the base is not
+    /// static keys, or anything would fail: the plan is then built, and says why.
+    pub fn summary(&mut self, set: &ProfileSet, chain: &ProfileChain<'a>) -> Option<Summary> {
         let BaseProvider::AccessKey(base) = chain.base else {
             return None;
         };
-        let mut lookup: Vec<&Section> = chain.hops.iter().rev().map(|hop| hop.profile).collect();
-        lookup.push(base);
-        let selected = &lookup[0].name;
-        let setting = |key: &str| {
-            lookup
-                .iter()
-                .find_map(|profile| profile.get(key).map(|value| (profile, value)))
+        // The nearest profile's values: the selected profile's, then down the chain to the
+        // base. What a chain's lower part says is known from an earlier profile on it.
+        self.lookup.clear();
+        self.lookup
+            .extend(chain.hops.iter().rev().map(|hop| hop.profile));
+        self.lookup.push(base);
+        let count = self.lookup.len();
+        let at = |lookup: &[&Section], i: usize| (lookup[i] as *const Section as usize, count - i);
+        let (mut known, mut settings) = (count, Settings::default());
+        for i in 1..count {
+            if let Some(below) = self.below.get(&at(&self.lookup, i)) {
+                (known, settings) = (i, *below);
+                break;
+            }
+        }
+        for i in (1..known).rev() {
+            settings = Settings::of(self.lookup[i]).over(settings);
+            self.below.insert(at(&self.lookup, i), settings);
+        }
+        let settings = Settings::of(self.lookup[0]).over(settings);
+        let region = match (settings.region, &self.env_region) {
+            (Some(region), _) => region,
+            (None, Some(region)) => region,
+            (None, None) => DEFAULT_REGION,
         };
-        let (region, _) = choose_region(&Overrides::default(), &setting, env);
-        check_region(selected, &region).ok()?;
-        check_endpoint(selected, endpoint_url(set, &setting, env).as_deref()).ok()?;
-        mfa_session_seconds(selected, &setting, env).ok()?;
+        check_region("", region).ok()?;
+        let ignores_endpoints = self.env_ignores_endpoints.unwrap_or_else(|| {
+            settings
+                .ignore_configured_endpoint_urls
+                .is_some_and(|value| value.eq_ignore_ascii_case("true"))
+        });
+        if !ignores_endpoints {
+            let endpoint_ok = match self.env_endpoint_ok {
+                Some(ok) => ok,
+                // A `services` section: as the plan reads it (rare, so not made faster).
+                None if settings.services.is_some() => {
+                    let lookup = &self.lookup;
+                    let setting = |key: &str| {
+                        lookup
+                            .iter()
+                            .find_map(|profile| profile.get(key).map(|value| (profile, value)))
+                    };
+                    check_endpoint("", endpoint_url(set, &setting, self.env).as_deref()).is_ok()
+                }
+                None => check_endpoint("", settings.endpoint_url).is_ok(),
+            };
+            if !endpoint_ok {
+                return None;
+            }
+        }
+        let mfa_session_ok = match settings.mfa_session_duration {
+            Some(text) => mfa_session_ok(text),
+            None => self.env_mfa_session_ok.unwrap_or(true),
+        };
+        if !mfa_session_ok {
+            return None;
+        }
         let mut mfa = false;
         for hop in &chain.hops {
             let profile = hop.profile;
-            if !checked.contains(profile.name.as_str()) {
+            if !self.checked.contains(profile.name.as_str()) {
                 check_hop(profile).ok()?;
-                checked.insert(&profile.name);
+                self.checked.insert(&profile.name);
             }
             mfa |= profile.get("mfa_serial").is_some();
         }
-        Some(Summary { region, mfa })
+        Some(Summary {
+            region: region.to_string(),
+            mfa,
+        })
     }
+}
+
+/// Whether `text` is a length [`mfa_session_seconds`] accepts.
+fn mfa_session_ok(text: &str) -> bool {
+    parse_human_seconds(text).is_some_and(|seconds| MFA_SESSION_RANGE.contains(&seconds))
 }
 
 /// A hop profile's own values, checked as [`Plan::build`] checks them (with no `--duration`).
