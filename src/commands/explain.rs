@@ -5,18 +5,15 @@ use serde_json::json;
 use crate::cli::{ExplainArgs, Output};
 use crate::config::{Base, Env, Plan, RegionSource};
 use crate::credentials::describe_base;
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 pub fn run(args: &ExplainArgs, env: &Env) -> Result<()> {
     let profile = crate::profile::choose(&args.profile, env, crate::profile::Asking::Sdk)?;
     let plan = super::plan(&profile, &args.chain, env)?;
-    let text = match args.output {
-        Output::Json => serde_json::to_string_pretty(&to_json(&plan))
-            .map_err(|e| Error::Internal(format!("cannot write JSON: {e}")))?,
-        Output::Text => to_text(&plan),
-    };
-    super::emit(&format!("{text}\n"))?;
-    Ok(())
+    match args.output {
+        Output::Json => super::emit_json(&to_json(&plan)),
+        Output::Text => super::emit(&format!("{}\n", to_text(&plan))),
+    }
 }
 
 fn region_source(plan: &Plan) -> String {

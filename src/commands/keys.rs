@@ -305,12 +305,7 @@ pub fn list(args: &KeysListArgs, env: &Env) -> Result<()> {
         })
         .collect();
     let text = match args.output {
-        Output::Json => {
-            let mut text = serde_json::to_string_pretty(&rows)
-                .map_err(|e| Error::Internal(format!("cannot write JSON: {e}")))?;
-            text.push('\n');
-            text
-        }
+        Output::Json => return super::emit_json(&rows),
         Output::Text => {
             if rows.is_empty() {
                 crate::say!("no keys in the vault: add some with `assume keys add PROFILE`");

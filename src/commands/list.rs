@@ -10,14 +10,14 @@ use crate::cache::{Cache, EntryKind, Mode, unix_now};
 use crate::cli::{ListArgs, Output};
 use crate::config::{Env, Loaded, Overrides, Resolver, Summaries};
 use crate::credentials::role_key;
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 #[derive(Serialize)]
 struct Row<'a> {
     profile: &'a str,
     role_arn: Option<&'a str>,
     account: Option<&'a str>,
-    region: Option<String>,
+    region: Option<std::borrow::Cow<'a, str>>,
     mfa: bool,
     cached_until: Option<String>,
     /// Why this profile cannot be used as it is, if it cannot.
@@ -38,78 +38,97 @@ pub fn run(args: &ListArgs, env: &Env) -> Result<()> {
     let overrides = Overrides::default();
     let mut resolver = Resolver::new(&loaded.profiles);
     let mut summaries = Summaries::new(env);
-    let rows: Vec<Row> = loaded
-        .profiles
-        .profiles
-        .iter()
-        .map(|(name, section)| {
-            let role_arn = section.get("role_arn");
-            let account = role_arn
-                .and_then(|arn| arn.split(':').nth(4))
-                .filter(|account| !account.is_empty());
-            // A profile that is not cached needs no cache key: when its plan can be vouched
-            // for, its row is the summary's.
-            if !cached_profiles.contains(name)
-                && let Ok(chain) = resolver.resolve(name)
-                && let Some(summary) = summaries.summary(&loaded.profiles, &chain)
-            {
-                return Row {
-                    profile: name,
-                    account,
-                    region: Some(summary.region),
-                    mfa: summary.mfa,
-                    cached_until: None,
-                    role_arn: (!chain.hops.is_empty()).then_some(role_arn).flatten(),
-                    error: None,
-                };
-            }
-            match super::plan_in(&mut resolver, &loaded, name, &overrides, env) {
-                Ok(plan) => Row {
-                    profile: name,
-                    account,
-                    region: Some(plan.region.clone()),
-                    mfa: plan.hops.iter().any(|hop| hop.mfa_serial.is_some()),
-                    cached_until: cached_profiles
-                        .contains(name)
-                        .then(|| index.get(&role_key(&plan)))
-                        .flatten()
-                        .filter(|entry| entry.kind == EntryKind::Role && entry.expires_at > now)
-                        .and_then(|entry| {
-                            DateTime::from_secs(entry.expires_at as i64)
-                                .fmt(Format::DateTime)
-                                .ok()
-                        }),
-                    role_arn: (!plan.hops.is_empty()).then_some(role_arn).flatten(),
-                    error: None,
-                },
-                Err(error) => Row {
-                    profile: name,
-                    role_arn,
-                    account,
-                    region: section.get("region").map(str::to_string),
-                    mfa: section.get("mfa_serial").is_some(),
-                    cached_until: None,
-                    error: Some(error.to_string()),
-                },
-            }
-        })
-        .collect();
+    summaries.reserve(loaded.profiles.profiles.len());
     let json = match args.output {
         Some(Output::Json) => true,
         Some(Output::Text) => false,
         None => !std::io::stdout().is_terminal(),
     };
-    if json {
-        // About 200 bytes a row: one allocation, not a doubling series.
-        let mut text = Vec::with_capacity(256 * rows.len() + 16);
-        serde_json::to_writer_pretty(&mut text, &rows)
-            .map_err(|e| Error::Internal(format!("cannot write JSON: {e}")))?;
-        text.push(b'\n');
-        super::emit_bytes(&text)?;
+    let rows = loaded.profiles.profiles.iter().map(|(name, section)| {
+        let role_arn = section.get("role_arn");
+        let account = role_arn.and_then(account_of);
+        // A profile that is not cached needs no cache key: when its plan can be vouched
+        // for, its row is the summary's.
+        if !cached_profiles.contains(name)
+            && let Ok(chain) = resolver.resolve(name)
+            && let Some(summary) = summaries.summary(&loaded.profiles, &chain)
+        {
+            return Row {
+                profile: name,
+                account,
+                region: Some(summary.region),
+                mfa: summary.mfa,
+                cached_until: None,
+                role_arn: (!chain.hops.is_empty()).then_some(role_arn).flatten(),
+                error: None,
+            };
+        }
+        match super::plan_in(&mut resolver, &loaded, name, &overrides, env) {
+            Ok(plan) => Row {
+                profile: name,
+                account,
+                region: Some(plan.region.clone().into()),
+                mfa: plan.hops.iter().any(|hop| hop.mfa_serial.is_some()),
+                cached_until: cached_profiles
+                    .contains(name)
+                    .then(|| index.get(&role_key(&plan)))
+                    .flatten()
+                    .filter(|entry| entry.kind == EntryKind::Role && entry.expires_at > now)
+                    .and_then(|entry| {
+                        DateTime::from_secs(entry.expires_at as i64)
+                            .fmt(Format::DateTime)
+                            .ok()
+                    }),
+                role_arn: (!plan.hops.is_empty()).then_some(role_arn).flatten(),
+                error: None,
+            },
+            Err(error) => Row {
+                profile: name,
+                role_arn,
+                account,
+                region: section.get("region").map(Into::into),
+                mfa: section.get("mfa_serial").is_some(),
+                cached_until: None,
+                error: Some(error.to_string()),
+            },
+        }
+    });
+    // JSON rows are written as they are made; a table needs them all for its widths.
+    let result = if json {
+        super::emit_json(&Streamed(std::cell::Cell::new(Some(rows))))
     } else {
-        super::emit(&table(&rows))?;
+        super::emit(&table(&rows.collect::<Vec<_>>()))
+    };
+    // What a big config made is left for the exit to reclaim, not freed piece by piece.
+    std::mem::forget((resolver, summaries));
+    std::mem::forget((index, loaded));
+    result
+}
+
+/// The items of an iterator, serialized as a sequence as they come (once).
+struct Streamed<I>(std::cell::Cell<Option<I>>);
+
+impl<I> Serialize for Streamed<I>
+where
+    I: Iterator,
+    I::Item: Serialize,
+{
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.take().into_iter().flatten())
     }
-    Ok(())
+}
+
+/// The account of `arn:PARTITION:SERVICE:REGION:ACCOUNT:…`, when one is written.
+fn account_of(arn: &str) -> Option<&str> {
+    let mut fields = arn
+        .as_bytes()
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| **b == b':');
+    let start = fields.nth(3)?.0 + 1;
+    let end = fields.next().map_or(arn.len(), |(at, _)| at);
+    // `:` is ASCII: both ends are character boundaries.
+    Some(&arn[start..end]).filter(|account| !account.is_empty())
 }
 
 /// The rows as a table with aligned columns.
@@ -127,7 +146,7 @@ fn table(rows: &[Row]) -> String {
                 row.profile.to_string(),
                 role,
                 row.account.unwrap_or("-").to_string(),
-                row.region.clone().unwrap_or_else(|| "-".into()),
+                row.region.as_deref().unwrap_or("-").to_string(),
                 if row.mfa { "yes" } else { "no" }.to_string(),
                 row.cached_until.clone().unwrap_or_else(|| "-".into()),
             ]

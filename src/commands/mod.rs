@@ -29,14 +29,31 @@ use crate::profile::{self, Asking};
 /// closed pipe, `| head`) ends the run quietly with the status a shell gives SIGPIPE, never a
 /// panic.
 pub fn emit(text: &str) -> Result<()> {
-    emit_bytes(text.as_bytes())
-}
-
-/// [`emit`] of text already encoded.
-pub fn emit_bytes(text: &[u8]) -> Result<()> {
     use std::io::Write;
     let mut stdout = std::io::stdout().lock();
-    match stdout.write_all(text).and_then(|()| stdout.flush()) {
+    written(
+        stdout
+            .write_all(text.as_bytes())
+            .and_then(|()| stdout.flush()),
+    )
+}
+
+/// [`emit`] of `value` as pretty JSON and a newline, written as it is made: a big listing
+/// goes out in pieces instead of being held whole.
+pub fn emit_json<T: serde::Serialize + ?Sized>(value: &T) -> Result<()> {
+    use std::io::Write;
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    written(
+        serde_json::to_writer_pretty(&mut out, value)
+            .map_err(std::io::Error::from)
+            .and_then(|()| out.write_all(b"\n"))
+            .and_then(|()| out.flush()),
+    )
+}
+
+/// What a write to stdout came to, as [`emit`] says it.
+fn written(result: std::io::Result<()>) -> Result<()> {
+    match result {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Err(Error::Exit {
             code: 141,

@@ -194,7 +194,7 @@ fn step<'a>(
     if !first && set.vault.contains_key(&profile.name) {
         return Ok(Step::Base(BaseProvider::Vault(profile)));
     }
-    if !first && static_credentials(profile).is_ok() {
+    if !first && has_static_keys(profile) {
         return Ok(Step::Base(BaseProvider::AccessKey(profile)));
     }
     if profile.get("role_arn").is_none() || profile.get("web_identity_token_file").is_some() {
@@ -247,6 +247,9 @@ pub struct Resolver<'a> {
     set: &'a ProfileSet,
     sources: HashMap<&'a str, AsSource<'a>>,
     visits: usize,
+    /// [`Resolver::source`]'s walk: the profiles on the way down, kept for the next walk.
+    stack: Vec<&'a Section>,
+    on_stack: HashSet<&'a str>,
 }
 
 impl<'a> Resolver<'a> {
@@ -255,6 +258,8 @@ impl<'a> Resolver<'a> {
             set,
             sources: HashMap::default(),
             visits: 0,
+            stack: Vec::new(),
+            on_stack: HashSet::default(),
         }
     }
 
@@ -309,8 +314,9 @@ impl<'a> Resolver<'a> {
     /// What `start` is as a source profile: walked down to a profile already known (or the end
     /// of its chain), then every profile on the way is known, from the bottom up.
     fn source(&mut self, start: &'a str) -> AsSource<'a> {
-        let mut stack: Vec<&'a Section> = Vec::new();
-        let mut on_stack: HashSet<&'a str> = HashSet::default();
+        let mut stack = std::mem::take(&mut self.stack);
+        let mut on_stack = std::mem::take(&mut self.on_stack);
+        on_stack.clear();
         let mut name = start;
         let mut below = loop {
             if let Some(known) = self.sources.get(name) {
@@ -351,6 +357,7 @@ impl<'a> Resolver<'a> {
             };
             self.sources.insert(&profile.name, below.clone());
         }
+        (self.stack, self.on_stack) = (stack, on_stack);
         below
     }
 }
@@ -482,6 +489,11 @@ fn check_sso(set: &ProfileSet, profile: &Section) -> Result<(), ChainError> {
             ),
         ))
     }
+}
+
+/// Whether `profile` has the keys [`static_credentials`] asks for.
+fn has_static_keys(profile: &Section) -> bool {
+    profile.get("aws_access_key_id").is_some() && profile.get("aws_secret_access_key").is_some()
 }
 
 fn static_credentials(profile: &Section) -> Result<(), ChainError> {

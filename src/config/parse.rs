@@ -59,6 +59,7 @@ impl Section {
     }
 
     /// A property by name, case-insensitively, as the SDKs look them up.
+    #[inline]
     pub fn get(&self, key: &str) -> Option<&str> {
         // Keys are kept in lower case; callers almost always ask in lower case too.
         match self.properties.get(key) {
@@ -75,170 +76,195 @@ impl Section {
     }
 }
 
-/// A key or a value: where it is in the text of the file it was read from (shared by every
-/// section of that file, so that reading a file allocates per section, not per value), or, when
-/// it is not written so in the file (a lower-cased key, a value with continuation lines), a
-/// string of its own.
-#[derive(Clone)]
-pub struct Text(Repr);
-
-#[derive(Clone)]
-enum Repr {
-    In {
-        file: Arc<String>,
-        start: u32,
-        end: u32,
-    },
-    Own(String),
-}
-
-impl Text {
-    pub fn as_str(&self) -> &str {
-        match &self.0 {
-            Repr::In { file, start, end } => &file[*start as usize..*end as usize],
-            Repr::Own(text) => text,
-        }
-    }
-
-    /// `part`, a slice of `file`'s text, by position.
-    fn within(file: &Arc<String>, part: &str) -> Text {
-        let start = part.as_ptr() as usize - file.as_ptr() as usize;
-        // Files are at most `MAX_FILE_BYTES`, so positions fit.
-        Text(Repr::In {
-            file: Arc::clone(file),
-            start: start as u32,
-            end: (start + part.len()) as u32,
-        })
-    }
-
-    /// Appends a continuation line (`\n` + `line`).
-    fn push_line(&mut self, line: &str) {
-        let mut text = match std::mem::replace(&mut self.0, Repr::Own(String::new())) {
-            Repr::Own(text) => text,
-            shared @ Repr::In { .. } => Text(shared).as_str().to_string(),
-        };
-        text.push('\n');
-        text.push_str(line);
-        self.0 = Repr::Own(text);
-    }
-}
-
-impl From<String> for Text {
-    fn from(text: String) -> Self {
-        Text(Repr::Own(text))
-    }
-}
-
-impl std::ops::Deref for Text {
-    type Target = str;
-    fn deref(&self) -> &str {
-        self.as_str()
-    }
-}
-
-impl PartialEq for Text {
-    fn eq(&self, other: &Self) -> bool {
-        self.as_str() == other.as_str()
-    }
-}
-
-impl Eq for Text {}
-
-// A name in a table is looked up by `&str`: it hashes as its text does.
-impl std::hash::Hash for Text {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.as_str().hash(state);
-    }
-}
-
-impl std::borrow::Borrow<str> for Text {
-    fn borrow(&self) -> &str {
-        self.as_str()
-    }
-}
-
-impl std::fmt::Debug for Text {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        std::fmt::Debug::fmt(self.as_str(), f)
-    }
+/// Where a key or a value is: a byte range of one of its section's texts.
+#[derive(Debug, Clone, Copy)]
+struct Loc {
+    text: u32,
+    start: u32,
+    end: u32,
 }
 
 /// A section's properties: sorted by key, each key once; and a 64-bit filter of the keys
 /// there (one bit per key, by its hash), so that asking for a key that is not there — most of
 /// what planning asks — costs a hash and no search.
+///
+/// Keys and values are byte ranges of the texts of the files the section was read from, which
+/// every section of a file shares: reading a section takes one reference to its file, however
+/// many values it has, and sections read on two threads share no counter. A key or value not
+/// written so in a file (a lower-cased key, a value with continuation lines) is a text of its
+/// own.
 #[derive(Clone, Default)]
-pub struct Properties(Vec<(Text, Text)>, u64);
+pub struct Properties {
+    /// Text 0: the file the section was read from.
+    file: Option<Arc<String>>,
+    /// Texts 1 and on: another file, or a key or value of its own.
+    texts: Vec<Arc<String>>,
+    /// In the order written until [`Properties::finish`], then by key.
+    pairs: Vec<(Loc, Loc)>,
+    filter: u64,
+}
 
-/// A key's bit in [`Properties`]' filter.
+/// A key's bit in [`Properties`]' filter: from its length and three of its bytes, so that it
+/// costs the same for any key (and nothing, for a key the code names).
+#[inline]
 fn key_bit(key: &str) -> u64 {
-    1 << (hash(key) >> 58)
+    let bytes = key.as_bytes();
+    let at = |i: usize| bytes.get(i).map_or(0, |&b| u64::from(b));
+    let mixed = (bytes.len() as u64
+        ^ at(0) << 8
+        ^ at(bytes.len() / 2) << 16
+        ^ at(bytes.len().wrapping_sub(1)) << 24)
+        .wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    1 << (mixed >> 58)
 }
 
 impl PartialEq for Properties {
     fn eq(&self, other: &Self) -> bool {
-        self.0 == other.0
+        self.iter().eq(other.iter())
     }
 }
 
 impl Eq for Properties {}
 
 impl Properties {
-    /// From properties in the order written: a key written again replaces the earlier value.
-    fn from_written(mut written: Vec<(Text, Text)>) -> Self {
+    fn text(&self, loc: Loc) -> &str {
+        let text = match loc.text {
+            0 => self.file.as_ref(),
+            n => self.texts.get(n as usize - 1),
+        };
+        text.map_or("", |text| &text[loc.start as usize..loc.end as usize])
+    }
+
+    /// The number of `file` among the texts, added if it is not there.
+    fn add_file(&mut self, file: &Arc<String>) -> u32 {
+        match &self.file {
+            None => {
+                self.file = Some(Arc::clone(file));
+                0
+            }
+            Some(first) if Arc::ptr_eq(first, file) => 0,
+            Some(_) => match self.texts.iter().position(|text| Arc::ptr_eq(text, file)) {
+                Some(at) => at as u32 + 1,
+                None => {
+                    self.texts.push(Arc::clone(file));
+                    self.texts.len() as u32
+                }
+            },
+        }
+    }
+
+    /// `part`, a slice of the text numbered `text`, by position.
+    fn within(&self, text: u32, part: &str) -> Loc {
+        let whole = self.text(Loc {
+            text,
+            start: 0,
+            end: 0,
+        });
+        let start = part.as_ptr() as usize - whole.as_ptr() as usize;
+        // Files are at most `MAX_FILE_BYTES`, so positions fit.
+        Loc {
+            text,
+            start: start as u32,
+            end: (start + part.len()) as u32,
+        }
+    }
+
+    /// `text` as a text of its own.
+    fn own(&mut self, text: String) -> Loc {
+        let end = text.len() as u32;
+        self.texts.push(Arc::new(text));
+        Loc {
+            text: self.texts.len() as u32,
+            start: 0,
+            end,
+        }
+    }
+
+    /// Appends a continuation line (`\n` + `line`) to the value written last.
+    fn push_line(&mut self, line: &str) {
+        let Some(&(_, value)) = self.pairs.last() else {
+            return;
+        };
+        let mut text = self.text(value).to_string();
+        text.push('\n');
+        text.push_str(line);
+        let value = self.own(text);
+        if let Some(last) = self.pairs.last_mut() {
+            last.1 = value;
+        }
+    }
+
+    /// These properties, written in order, by key: a key written again replaces the earlier
+    /// value; keys that are not identifiers are left out.
+    fn finish(mut self) -> Self {
+        let mut pairs = std::mem::take(&mut self.pairs);
+        pairs.retain(|&(key, _)| is_identifier(self.text(key)));
         // A stable sort keeps a key's values in the order written; the last one is kept.
-        written.sort_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
-        written.dedup_by(|later, kept| {
-            let same = later.0 == kept.0;
+        pairs.sort_by(|a, b| self.text(a.0).cmp(self.text(b.0)));
+        pairs.dedup_by(|later, kept| {
+            let same = self.text(later.0) == self.text(kept.0);
             if same {
                 std::mem::swap(&mut later.1, &mut kept.1);
             }
             same
         });
-        let filter = written
+        self.filter = pairs
             .iter()
-            .fold(0, |filter, (key, _)| filter | key_bit(key.as_str()));
-        Properties(written, filter)
+            .fold(0, |filter, &(key, _)| filter | key_bit(self.text(key)));
+        self.pairs = pairs;
+        self
     }
 
     fn position(&self, key: &str) -> Result<usize, usize> {
-        self.0.binary_search_by(|(k, _)| k.as_str().cmp(key))
+        self.pairs.binary_search_by(|&(k, _)| self.text(k).cmp(key))
     }
 
+    #[inline]
     pub fn get(&self, key: &str) -> Option<&str> {
-        if self.1 & key_bit(key) == 0 {
+        if self.filter & key_bit(key) == 0 {
             return None;
         }
-        let index = self.position(key).ok()?;
-        Some(self.0[index].1.as_str())
+        // Most sections have a handful of keys: a look along them beats a search.
+        let &(_, value) = if self.pairs.len() <= 8 {
+            self.pairs.iter().find(|&&(k, _)| self.text(k) == key)?
+        } else {
+            &self.pairs[self.position(key).ok()?]
+        };
+        Some(self.text(value))
     }
 
     pub fn remove(&mut self, key: &str) -> Option<String> {
         let index = self.position(key).ok()?;
-        Some(self.0.remove(index).1.to_string())
+        let (_, value) = self.pairs.remove(index);
+        Some(self.text(value).to_string())
     }
 
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.pairs.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.pairs.is_empty()
     }
 
     /// Keys and values, by key.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+        self.pairs
+            .iter()
+            .map(|&(k, v)| (self.text(k), self.text(v)))
     }
 
     /// `later`'s properties over these (the credentials file over the config file).
     fn merge(&mut self, later: Properties) {
-        if self.0.is_empty() {
+        if self.pairs.is_empty() {
             *self = later;
-        } else {
-            let mut all = std::mem::take(&mut self.0);
-            all.extend(later.0);
-            *self = Properties::from_written(all);
+            return;
         }
+        for (key, value) in later.iter() {
+            let pair = (self.own(key.to_string()), self.own(value.to_string()));
+            self.pairs.push(pair);
+        }
+        *self = std::mem::take(self).finish();
     }
 }
 
@@ -252,11 +278,12 @@ impl<'a> IntoIterator for &'a Properties {
 
 impl FromIterator<(String, String)> for Properties {
     fn from_iter<I: IntoIterator<Item = (String, String)>>(iter: I) -> Self {
-        Properties::from_written(
-            iter.into_iter()
-                .map(|(k, v)| (Text::from(k), Text::from(v)))
-                .collect(),
-        )
+        let mut properties = Properties::default();
+        for (key, value) in iter {
+            let pair = (properties.own(key), properties.own(value));
+            properties.pairs.push(pair);
+        }
+        properties.finish()
     }
 }
 
@@ -399,16 +426,15 @@ impl Profiles {
                 ONE_BODY => &[][..],
                 at => &self.more[at as usize][..],
             };
-            let mut written = Vec::new();
+            let mut properties = Properties::default();
             for &body in entry.first.iter().chain(more) {
                 let file = &self.files[body.file as usize];
                 // The file was checked when it was read: its lines cannot fail now.
-                let _ = properties_of(self.text(body), file, &mut written);
+                let _ = properties_of(self.text(body), file, &mut properties);
             }
-            written.retain(|(key, _)| is_identifier(key));
             Box::new(Section {
                 name: self.text(entry.name).to_string(),
-                properties: Properties::from_written(written),
+                properties: properties.finish(),
             })
         })
     }
@@ -605,16 +631,15 @@ impl ProfileSet {
                     .entry((other.to_string(), name.to_string()))
                     .or_insert_with(|| Section::new(name)),
             };
-            let mut written = Vec::new();
+            let mut properties = Properties::default();
             if let Err(error) = properties_of(
                 &file[body.start as usize..body.end as usize],
                 &file,
-                &mut written,
+                &mut properties,
             ) {
                 result = Err(error);
             }
-            written.retain(|(key, _)| is_identifier(key));
-            target.properties.merge(Properties::from_written(written));
+            target.properties.merge(properties.finish());
         })?;
         result?;
         if !prefixed_default {
@@ -774,29 +799,28 @@ pub(super) fn walk<'a>(
 }
 
 /// The properties of a section's body, as written (keys lower-cased, continuation lines
-/// folded in), appended to `written`. `body` is a slice of `file`, which they point into.
+/// folded in), added to `written` (to be [`Properties::finish`]ed). `body` is a slice of
+/// `file`, which they point into.
 fn properties_of(
     body: &str,
     file: &Arc<String>,
-    written: &mut Vec<(Text, Text)>,
+    written: &mut Properties,
 ) -> Result<(), ParseError> {
+    let text = written.add_file(file);
     walk("", body, true, |line| match line {
         Line::Property(line) => {
             let Ok((key, value)) = parse_property(line) else {
                 return;
             };
             let key = if key.bytes().any(|b| b.is_ascii_uppercase()) {
-                Text::from(key.to_ascii_lowercase())
+                written.own(key.to_ascii_lowercase())
             } else {
-                Text::within(file, key)
+                written.within(text, key)
             };
-            written.push((key, Text::within(file, value)));
+            let value = written.within(text, value);
+            written.pairs.push((key, value));
         }
-        Line::Continuation(line) => {
-            if let Some((_, value)) = written.last_mut() {
-                value.push_line(line);
-            }
-        }
+        Line::Continuation(line) => written.push_line(line),
         Line::Header { .. } => {}
     })
 }
@@ -833,7 +857,9 @@ impl PropertyError {
 /// `key = value` → (`key`, `value`), as written (the caller lower-cases the key).
 pub(super) fn parse_property(line: &str) -> Result<(&str, &str), PropertyError> {
     let line = strip_comment(line, true);
-    let (key, value) = line.split_once('=').ok_or(PropertyError::NoEquals)?;
+    let eq = memchr::memchr(b'=', line.as_bytes()).ok_or(PropertyError::NoEquals)?;
+    // `=` is ASCII: its position is a character boundary.
+    let (key, value) = (&line[..eq], &line[eq + 1..]);
     let key = trim(key);
     if key.is_empty() {
         return Err(PropertyError::NoName);
@@ -846,11 +872,7 @@ pub(super) fn parse_property(line: &str) -> Result<(&str, &str), PropertyError> 
 pub(super) fn strip_comment(line: &str, needs_whitespace: bool) -> &str {
     let line = trim(line);
     // `#` and `;` are ASCII: their byte positions are character boundaries.
-    let markers = line
-        .bytes()
-        .enumerate()
-        .filter(|(_, b)| *b == b'#' || *b == b';');
-    for (index, _) in markers {
+    for index in memchr::memchr2_iter(b'#', b';', line.as_bytes()) {
         let previous_is_space = line[..index]
             .chars()
             .next_back()
@@ -1047,11 +1069,11 @@ mod tests {
         Ok(bodies
             .into_iter()
             .map(|(header, (start, end))| {
-                let mut written = Vec::new();
+                let mut written = Properties::default();
                 properties_of(&file[start as usize..end as usize], &file, &mut written)
                     .expect("a checked body parses");
                 let written = written
-                    .into_iter()
+                    .iter()
                     .map(|(k, v)| (k.to_string(), v.to_string()))
                     .collect();
                 (header, written)

@@ -234,7 +234,10 @@ impl Plan {
             }
             hops.push(Hop {
                 profile: profile.name.clone(),
-                role_arn: validate_role_arn(&profile.name, hop.role_arn())?,
+                role_arn: {
+                    validate_role_arn(&profile.name, hop.role_arn())?;
+                    hop.role_arn().to_string()
+                },
                 mfa_serial: optional(profile, "mfa_serial", validate_mfa_serial)?,
                 mfa_process: profile
                     .get("mfa_process")
@@ -359,8 +362,9 @@ fn mfa_session_seconds<'a>(
 
 /// What `list` shows of a plan, when [`Summaries::summary`] can vouch for it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Summary {
-    pub region: String,
+pub struct Summary<'a> {
+    /// From the config when a profile there sets it (the common case: nothing is copied).
+    pub region: std::borrow::Cow<'a, str>,
     /// Whether a hop has `mfa_serial`.
     pub mfa: bool,
 }
@@ -377,8 +381,8 @@ pub struct Summaries<'a> {
     env_endpoint_ok: Option<bool>,
     /// `ASSUME_MFA_SESSION_DURATION`: whether it is a usable length.
     env_mfa_session_ok: Option<bool>,
-    /// Hop profiles whose own values passed their checks.
-    checked: rustc_hash::FxHashSet<&'a str>,
+    /// Hop profiles whose own values passed their checks, by where they are.
+    checked: rustc_hash::FxHashSet<usize>,
     /// What the part of a chain from a source profile down says: by (that profile, the
     /// number of profiles from it to the base).
     below: rustc_hash::FxHashMap<(usize, usize), Settings<'a>>,
@@ -445,10 +449,16 @@ impl<'a> Summaries<'a> {
         }
     }
 
+    /// Room for summaries of `profiles` profiles, so that the tables grow no more as they go.
+    pub fn reserve(&mut self, profiles: usize) {
+        self.checked.reserve(profiles);
+        self.below.reserve(profiles);
+    }
+
     /// The region and MFA of the plan [`Plan::build`] makes of `chain` with no overrides, when
     /// it can be said that the build succeeds without building it. `None` when the base is not
     /// static keys, or anything would fail: the plan is then built, and says why.
-    pub fn summary(&mut self, set: &ProfileSet, chain: &ProfileChain<'a>) -> Option<Summary> {
+    pub fn summary(&mut self, set: &ProfileSet, chain: &ProfileChain<'a>) -> Option<Summary<'a>> {
         let BaseProvider::AccessKey(base) = chain.base else {
             return None;
         };
@@ -473,11 +483,11 @@ impl<'a> Summaries<'a> {
         }
         let settings = Settings::of(self.lookup[0]).over(settings);
         let region = match (settings.region, &self.env_region) {
-            (Some(region), _) => region,
-            (None, Some(region)) => region,
-            (None, None) => DEFAULT_REGION,
+            (Some(region), _) => std::borrow::Cow::Borrowed(region),
+            (None, Some(region)) => std::borrow::Cow::Owned(region.clone()),
+            (None, None) => std::borrow::Cow::Borrowed(DEFAULT_REGION),
         };
-        check_region("", region).ok()?;
+        check_region("", &region).ok()?;
         let ignores_endpoints = self.env_ignores_endpoints.unwrap_or_else(|| {
             settings
                 .ignore_configured_endpoint_urls
@@ -512,16 +522,14 @@ impl<'a> Summaries<'a> {
         let mut mfa = false;
         for hop in &chain.hops {
             let profile = hop.profile;
-            if !self.checked.contains(profile.name.as_str()) {
+            let at = profile as *const Section as usize;
+            if !self.checked.contains(&at) {
                 check_hop(profile).ok()?;
-                self.checked.insert(&profile.name);
+                self.checked.insert(at);
             }
             mfa |= profile.get("mfa_serial").is_some();
         }
-        Some(Summary {
-            region: region.to_string(),
-            mfa,
-        })
+        Some(Summary { region, mfa })
     }
 }
 
@@ -769,26 +777,40 @@ fn check_duration(profile: &str, seconds: u32) -> Result<(), ConfigError> {
 }
 
 /// STS's character set for names and ids: letters, digits and `+=,.@-_`.
-fn sts_chars(value: &str, extra: &str) -> bool {
-    value
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || "+=,.@-_".contains(c) || extra.contains(c))
+fn sts_chars(value: &str, extra: &[u8]) -> bool {
+    value.bytes().all(|b| {
+        b.is_ascii_alphanumeric()
+            || matches!(b, b'+' | b'=' | b',' | b'.' | b'@' | b'-' | b'_')
+            || extra.contains(&b)
+    })
+}
+
+/// `text` cut at its first `:`, the `:` left out.
+fn cut_colon(text: &str) -> Option<(&str, &str)> {
+    let at = text.bytes().position(|b| b == b':')?;
+    // `:` is ASCII: its position is a character boundary.
+    Some((&text[..at], &text[at + 1..]))
 }
 
 /// `arn:PARTITION:iam::ACCOUNT:role/[PATH/]NAME` as IAM defines them: the path `/` or `/…/`
 /// of printable ASCII (`!` to `~`) at most 512 characters, the name 1 to 64 of
 /// `A-Za-z0-9+=,.@-_`, the ARN at most 2048 characters.
-fn validate_role_arn(profile: &str, arn: &str) -> Result<String, ConfigError> {
-    let mut parts = arn.splitn(6, ':');
-    let parts: [Option<&str>; 6] = std::array::from_fn(|_| parts.next());
-    let ok = arn.len() <= MAX_ROLE_ARN_LENGTH
-        && matches!(parts, [Some("arn"), Some(partition), Some("iam"), Some(""), Some(account), Some(resource)]
-        if is_partition(partition)
-            && account.len() == 12
-            && account.chars().all(|c| c.is_ascii_digit())
-            && resource.strip_prefix("role/").is_some_and(is_role_path_and_name));
-    if ok {
-        Ok(arn.to_string())
+fn validate_role_arn(profile: &str, arn: &str) -> Result<(), ConfigError> {
+    let is_role_arn = || {
+        let (partition, rest) = cut_colon(arn.strip_prefix("arn:")?)?;
+        let (account, resource) = cut_colon(rest.strip_prefix("iam::")?)?;
+        Some(
+            arn.len() <= MAX_ROLE_ARN_LENGTH
+                && is_partition(partition)
+                && account.len() == 12
+                && account.bytes().all(|b| b.is_ascii_digit())
+                && resource
+                    .strip_prefix("role/")
+                    .is_some_and(is_role_path_and_name),
+        )
+    };
+    if is_role_arn() == Some(true) {
+        Ok(())
     } else {
         Err(invalid(
             profile,
@@ -802,7 +824,7 @@ fn validate_role_arn(profile: &str, arn: &str) -> Result<String, ConfigError> {
 
 /// What follows `role/` in a role ARN: `[PATH/]NAME`, the path without its leading `/`.
 fn is_role_path_and_name(rest: &str) -> bool {
-    let (inner, name) = match rest.rfind('/') {
+    let (inner, name) = match rest.bytes().rposition(|b| b == b'/') {
         Some(cut) => (&rest[..=cut], &rest[cut + 1..]),
         None => ("", rest),
     };
@@ -811,7 +833,7 @@ fn is_role_path_and_name(rest: &str) -> bool {
     let path_ok = inner.is_empty()
         || ((3..=MAX_ROLE_PATH_LENGTH).contains(&path_length)
             && inner.bytes().all(|b| (b'!'..=b'~').contains(&b)));
-    path_ok && (1..=MAX_ROLE_NAME_LENGTH).contains(&name.len()) && sts_chars(name, "")
+    path_ok && (1..=MAX_ROLE_NAME_LENGTH).contains(&name.len()) && sts_chars(name, b"")
 }
 
 /// `aws`, `aws-cn`, `aws-us-gov`, `aws-iso-b` …: `aws` and lower-case words joined by `-`.
@@ -837,7 +859,7 @@ fn excerpt(value: &str) -> String {
 
 /// An MFA device ARN or a hardware token's serial number.
 fn validate_mfa_serial(profile: &str, serial: &str) -> Result<String, ConfigError> {
-    if (9..=256).contains(&serial.len()) && sts_chars(serial, "/:") {
+    if (9..=256).contains(&serial.len()) && sts_chars(serial, b"/:") {
         Ok(serial.to_string())
     } else {
         Err(invalid(
@@ -850,7 +872,7 @@ fn validate_mfa_serial(profile: &str, serial: &str) -> Result<String, ConfigErro
 }
 
 fn validate_external_id(profile: &str, id: &str) -> Result<String, ConfigError> {
-    if (2..=1224).contains(&id.len()) && sts_chars(id, ":/") {
+    if (2..=1224).contains(&id.len()) && sts_chars(id, b":/") {
         Ok(id.to_string())
     } else {
         Err(invalid(
@@ -861,7 +883,7 @@ fn validate_external_id(profile: &str, id: &str) -> Result<String, ConfigError> 
 }
 
 fn validate_session_name(profile: &str, name: &str) -> Result<String, ConfigError> {
-    if (2..=64).contains(&name.len()) && sts_chars(name, "") {
+    if (2..=64).contains(&name.len()) && sts_chars(name, b"") {
         Ok(name.to_string())
     } else {
         Err(invalid(
@@ -877,7 +899,7 @@ pub fn default_session_name(user: &str, unix_time: u64) -> String {
     let user: String = user
         .chars()
         .map(|c| {
-            if sts_chars(&c.to_string(), "") {
+            if sts_chars(c.encode_utf8(&mut [0; 4]), b"") {
                 c
             } else {
                 '-'
