@@ -50,7 +50,7 @@ pub fn run(args: &ListArgs, env: &Env) -> Result<()> {
         // A profile that is not cached needs no cache key: when its plan can be vouched
         // for, its row is the summary's.
         if !cached_profiles.contains(name)
-            && let Ok(chain) = resolver.resolve(name)
+            && let Ok(chain) = resolver.resolve_profile(section)
             && let Some(summary) = summaries.summary(&loaded.profiles, &chain)
         {
             return Row {

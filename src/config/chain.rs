@@ -269,17 +269,28 @@ impl<'a> Resolver<'a> {
     }
 
     pub fn resolve(&mut self, selected: &str) -> Result<ProfileChain<'a>, ChainError> {
-        match self.selected(selected) {
+        match self.set.profile(selected) {
+            Some(profile) => self.resolve_profile(profile),
+            None => resolve_chain(self.set, selected),
+        }
+    }
+
+    /// [`Resolver::resolve`] of a profile of the set, found already.
+    pub fn resolve_profile(
+        &mut self,
+        profile: &'a Section,
+    ) -> Result<ProfileChain<'a>, ChainError> {
+        match self.selected(profile) {
             Some(Ok(chain)) => Ok(chain),
             Some(Err(err)) => Err(err),
-            None => resolve_chain(self.set, selected),
+            None => resolve_chain(self.set, &profile.name),
         }
     }
 
     /// The chain of the selected profile from what is known of its source; `None` when
     /// [`resolve_chain`] must say what is wrong.
-    fn selected(&mut self, selected: &str) -> Option<Result<ProfileChain<'a>, ChainError>> {
-        let profile = self.set.profile(selected)?;
+    fn selected(&mut self, profile: &'a Section) -> Option<Result<ProfileChain<'a>, ChainError>> {
+        let selected = profile.name.as_str();
         self.visits += 1;
         let next = match step(self.set, profile, true).ok()? {
             Step::Base(base) => {

@@ -487,14 +487,25 @@ impl Profiles {
 
     /// Every profile, in name order (each parsed, if it was not yet).
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Section)> {
-        let mut all: Vec<(&str, &Entry)> = self
+        // Sorted by the names' first eight bytes as a number, then by the whole name: the same
+        // order, with most comparisons one instruction.
+        let prefix = |name: &str| {
+            let mut first = [0; 8];
+            let take = name.len().min(8);
+            first[..take].copy_from_slice(&name.as_bytes()[..take]);
+            u64::from_be_bytes(first)
+        };
+        let mut all: Vec<(u64, &str, &Entry)> = self
             .entries
             .iter()
-            .map(|entry| (self.text(entry.name), entry))
+            .map(|entry| {
+                let name = self.text(entry.name);
+                (prefix(name), name, entry)
+            })
             .collect();
-        all.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        all.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(b.1)));
         all.into_iter()
-            .map(|(name, entry)| (name, self.section(entry)))
+            .map(|(_, name, entry)| (name, self.section(entry)))
     }
 
     /// Every profile, in name order.
