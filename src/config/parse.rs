@@ -85,14 +85,13 @@ struct Loc {
 }
 
 /// A section's properties: sorted by key, each key once; and a 64-bit filter of the keys
-/// there (one bit per key, by its hash), so that asking for a key that is not there — most of
-/// what planning asks — costs a hash and no search.
+/// there (one bit per key, see [`key_bit`]), so that asking for a key that is not there — most
+/// of what planning asks — costs a few instructions and no search.
 ///
 /// Keys and values are byte ranges of the texts of the files the section was read from, which
 /// every section of a file shares: reading a section takes one reference to its file, however
-/// many values it has, and sections read on two threads share no counter. A key or value not
-/// written so in a file (a lower-cased key, a value with continuation lines) is a text of its
-/// own.
+/// many values it has. A key or value not written so in a file (a lower-cased key, a value with
+/// continuation lines) is a text of its own.
 #[derive(Clone, Default)]
 pub struct Properties {
     /// Text 0: the file the section was read from.
@@ -194,11 +193,19 @@ impl Properties {
         }
     }
 
-    /// These properties, written in order, by key: a key written again replaces the earlier
-    /// value; keys that are not identifiers are left out.
-    fn finish(mut self) -> Self {
+    /// These properties without the keys that are not identifiers (which a file may have, and
+    /// the SDKs ignore).
+    fn identifiers_only(mut self) -> Self {
         let mut pairs = std::mem::take(&mut self.pairs);
         pairs.retain(|&(key, _)| is_identifier(self.text(key)));
+        self.pairs = pairs;
+        self
+    }
+
+    /// These properties, written in order, by key: a key written again replaces the earlier
+    /// value.
+    fn finish(mut self) -> Self {
+        let mut pairs = std::mem::take(&mut self.pairs);
         // A stable sort keeps a key's values in the order written; the last one is kept.
         pairs.sort_by(|a, b| self.text(a.0).cmp(self.text(b.0)));
         pairs.dedup_by(|later, kept| {
@@ -434,7 +441,7 @@ impl Profiles {
             }
             Box::new(Section {
                 name: self.text(entry.name).to_string(),
-                properties: properties.finish(),
+                properties: properties.identifiers_only().finish(),
             })
         })
     }
@@ -485,8 +492,8 @@ impl Profiles {
         self.entries.is_empty()
     }
 
-    /// Every profile, in name order (each parsed, if it was not yet).
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &Section)> {
+    /// Every entry with its name, in name order (none of them parsed).
+    fn in_name_order(&self) -> impl Iterator<Item = (&str, &Entry)> {
         // Sorted by the names' first eight bytes as a number, then by the whole name: the same
         // order, with most comparisons one instruction.
         let prefix = |name: &str| {
@@ -504,8 +511,13 @@ impl Profiles {
             })
             .collect();
         all.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(b.1)));
-        all.into_iter()
-            .map(|(_, name, entry)| (name, self.section(entry)))
+        all.into_iter().map(|(_, name, entry)| (name, entry))
+    }
+
+    /// Every profile, in name order (each parsed, if it was not yet).
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Section)> {
+        self.in_name_order()
+            .map(|(name, entry)| (name, self.section(entry)))
     }
 
     /// Every profile, in name order.
@@ -515,9 +527,7 @@ impl Profiles {
 
     /// Every profile's name, in order (none of them parsed).
     pub fn keys(&self) -> impl Iterator<Item = &str> {
-        let mut all: Vec<&str> = self.entries.iter().map(|e| self.text(e.name)).collect();
-        all.sort_unstable();
-        all.into_iter()
+        self.in_name_order().map(|(name, _)| name)
     }
 
     /// How many profiles have been parsed so far.
@@ -650,7 +660,9 @@ impl ProfileSet {
             ) {
                 result = Err(error);
             }
-            target.properties.merge(properties.finish());
+            target
+                .properties
+                .merge(properties.identifiers_only().finish());
         })?;
         result?;
         if !prefixed_default {
