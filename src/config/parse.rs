@@ -325,7 +325,7 @@ struct Entry {
     first: Option<Span>,
     /// Where the other bodies are in [`Profiles::more`], or [`ONE_BODY`].
     more: u32,
-    section: std::sync::OnceLock<Box<Section>>,
+    section: std::sync::OnceLock<Section>,
 }
 
 /// The profiles, by name. Reading a file checks its lines and notes where each profile's
@@ -439,10 +439,10 @@ impl Profiles {
                 // The file was checked when it was read: its lines cannot fail now.
                 let _ = properties_of(self.text(body), file, &mut properties);
             }
-            Box::new(Section {
+            Section {
                 name: self.text(entry.name).to_string(),
                 properties: properties.identifiers_only().finish(),
-            })
+            }
         })
     }
 
@@ -454,10 +454,7 @@ impl Profiles {
     pub fn get_mut(&mut self, name: &str) -> Option<&mut Section> {
         let index = self.find(name)?;
         self.section(&self.entries[index]);
-        self.entries[index]
-            .section
-            .get_mut()
-            .map(|section| &mut **section)
+        self.entries[index].section.get_mut()
     }
 
     pub fn contains_key(&self, name: &str) -> bool {
@@ -473,7 +470,7 @@ impl Profiles {
         let entry = self.entry_at(span);
         entry.first = None;
         entry.more = ONE_BODY;
-        entry.section = Box::new(section).into();
+        entry.section = section.into();
     }
 
     /// Makes sure there is a profile `name` (an empty one if the files have none).
@@ -699,11 +696,21 @@ pub(super) fn section_is_valid(kind: FileKind, prefix: Option<&str>, name: &str)
 
 /// Profile, section and property names the SDKs accept; anything else is ignored.
 pub fn is_identifier(name: &str) -> bool {
-    name.bytes().all(|b| {
-        b.is_ascii_alphanumeric()
-            || matches!(b, b'_' | b'-' | b'/' | b'.' | b'%' | b'@' | b':' | b'+')
-    })
+    name.bytes().all(|b| IDENTIFIER_BYTES[b as usize])
 }
+
+/// The bytes of [`is_identifier`]: one load per byte.
+static IDENTIFIER_BYTES: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let byte = b as u8;
+        table[b] = byte.is_ascii_alphanumeric()
+            || matches!(byte, b'_' | b'-' | b'/' | b'.' | b'%' | b'@' | b':' | b'+');
+        b += 1;
+    }
+    table
+};
 
 /// A line that means something, as [`walk`] hands it on.
 pub(super) enum Line<'a> {

@@ -383,9 +383,6 @@ pub struct Summaries<'a> {
     env_mfa_session_ok: Option<bool>,
     /// Hop profiles whose own values passed their checks, by where they are.
     checked: rustc_hash::FxHashSet<usize>,
-    /// What the part of a chain from a source profile down says: by (that profile, the
-    /// number of profiles from it to the base).
-    below: rustc_hash::FxHashMap<(usize, usize), Settings<'a>>,
     /// The chain being summarised, from the selected profile down to the base.
     lookup: Vec<&'a Section>,
     env: &'a Env,
@@ -443,7 +440,6 @@ impl<'a> Summaries<'a> {
                 .get("ASSUME_MFA_SESSION_DURATION")
                 .map(|text| mfa_session_ok(&text)),
             checked: rustc_hash::FxHashSet::default(),
-            below: rustc_hash::FxHashMap::default(),
             lookup: Vec::new(),
             env,
         }
@@ -452,7 +448,6 @@ impl<'a> Summaries<'a> {
     /// Room for summaries of `profiles` profiles, so that the tables grow no more as they go.
     pub fn reserve(&mut self, profiles: usize) {
         self.checked.reserve(profiles);
-        self.below.reserve(profiles);
     }
 
     /// The region and MFA of the plan [`Plan::build`] makes of `chain` with no overrides, when
@@ -468,20 +463,15 @@ impl<'a> Summaries<'a> {
         self.lookup
             .extend(chain.hops.iter().rev().map(|hop| hop.profile));
         self.lookup.push(base);
-        let count = self.lookup.len();
-        let at = |lookup: &[&Section], i: usize| (lookup[i] as *const Section as usize, count - i);
-        let (mut known, mut settings) = (count, Settings::default());
-        for i in 1..count {
-            if let Some(below) = self.below.get(&at(&self.lookup, i)) {
-                (known, settings) = (i, *below);
-                break;
-            }
-        }
-        for i in (1..known).rev() {
-            settings = Settings::of(self.lookup[i]).over(settings);
-            self.below.insert(at(&self.lookup, i), settings);
-        }
-        let settings = Settings::of(self.lookup[0]).over(settings);
+        // At most `MAX_HOPS` + 1 profiles: read afresh, as a table of what lower parts say would
+        // cost more (in memory touched) than it saves.
+        let settings = self
+            .lookup
+            .iter()
+            .rev()
+            .fold(Settings::default(), |below, profile| {
+                Settings::of(profile).over(below)
+            });
         let region = match (settings.region, &self.env_region) {
             (Some(region), _) => std::borrow::Cow::Borrowed(region),
             (None, Some(region)) => std::borrow::Cow::Owned(region.clone()),
